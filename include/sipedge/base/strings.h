@@ -1,0 +1,41 @@
+#pragma once
+
+// Small string helpers shared by the pure modules. ASCII only: SIP's case-insensitive tokens are
+// ASCII by grammar (RFC 3261 7.3.1, 19.1.4).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sipedge {
+
+constexpr char asciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+constexpr bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (asciiLower(a[i]) != asciiLower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string toLower(std::string_view s);
+
+// Trims SP and HTAB (and CR/LF, which only appear in values before unfolding) on both sides.
+std::string_view trimWs(std::string_view s);
+
+// Parses a non-empty run of decimal digits into an unsigned value; nullopt on any non-digit or
+// on overflow past `max`.
+std::optional<std::uint64_t> parseDecimal(std::string_view s, std::uint64_t max);
+
+// Decodes %HH escapes. Returns nullopt for a malformed escape.
+std::optional<std::string> percentDecode(std::string_view s);
+
+}  // namespace sipedge

@@ -1,0 +1,25 @@
+// sipedge: SIP federation edge gateway. The only main(); subcommands live beside it.
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipedge: SIP federation edge gateway (session border controller)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sipedge 0.1.0");
+
+  sipedge::app::ParseCommandOptions parse_opts;
+  sipedge::app::addParseCommand(app, parse_opts);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 reports usage errors by exception; this is the one adapter that converts them.
+    return app.exit(e);
+  }
+  if (app.got_subcommand("parse")) {
+    return sipedge::app::runParseCommand(parse_opts);
+  }
+  return 2;
+}

@@ -1,0 +1,173 @@
+#pragma once
+
+// Character classes of RFC 3261 25.1 as one constexpr table, and small scanning helpers shared by
+// the sip parsers. Private to src/sip.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "sipedge/sip/error.h"
+
+namespace sipedge::sip::scan {
+
+enum CharClass : std::uint16_t {
+  kAlnum = 1 << 0,
+  kMark = 1 << 1,            // - _ . ! ~ * ' ( )
+  kUserUnreserved = 1 << 2,  // & = + $ , ; ? /
+  kParamUnreserved = 1 << 3, // [ ] / : & + $
+  kHnvUnreserved = 1 << 4,   // [ ] / ? : + $
+  kTokenExtra = 1 << 5,      // - . ! % * _ + ` ' ~   (token = alnum + these)
+  kWordExtra = 1 << 6,       // word adds ( ) < > : \ " / [ ] ? { }
+  kPasswordExtra = 1 << 7,   // & = + $ ,
+  kHex = 1 << 8,
+  kWs = 1 << 9,              // SP HTAB
+};
+
+constexpr std::array<std::uint16_t, 256> makeTable() {
+  std::array<std::uint16_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] |= kAlnum | kHex;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kAlnum;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kAlnum;
+  for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHex;
+  for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHex;
+  for (unsigned char c : std::string_view("-_.!~*'()")) t[c] |= kMark;
+  for (unsigned char c : std::string_view("&=+$,;?/")) t[c] |= kUserUnreserved;
+  for (unsigned char c : std::string_view("[]/:&+$")) t[c] |= kParamUnreserved;
+  for (unsigned char c : std::string_view("[]/?:+$")) t[c] |= kHnvUnreserved;
+  for (unsigned char c : std::string_view("-.!%*_+`'~")) t[c] |= kTokenExtra;
+  for (unsigned char c : std::string_view("-.!%*_+`'~()<>:\\\"/[]?{}")) t[c] |= kWordExtra;
+  for (unsigned char c : std::string_view("&=+$,")) t[c] |= kPasswordExtra;
+  t[' '] |= kWs;
+  t['\t'] |= kWs;
+  return t;
+}
+
+inline constexpr std::array<std::uint16_t, 256> kTable = makeTable();
+
+constexpr bool is(char c, std::uint16_t mask) {
+  return (kTable[static_cast<unsigned char>(c)] & mask) != 0;
+}
+constexpr bool isWs(char c) { return c == ' ' || c == '\t'; }
+constexpr bool isToken(char c) { return is(c, kAlnum | kTokenExtra); }
+constexpr bool isUnreserved(char c) { return is(c, kAlnum | kMark); }
+constexpr bool isHex(char c) { return is(c, kHex); }
+
+// Index of the first non-whitespace character at or after `pos`.
+constexpr std::size_t skipWs(std::string_view s, std::size_t pos) {
+  while (pos < s.size() && isWs(s[pos])) {
+    ++pos;
+  }
+  return pos;
+}
+
+// Index past a run of token characters starting at `pos`.
+constexpr std::size_t skipToken(std::string_view s, std::size_t pos) {
+  while (pos < s.size() && isToken(s[pos])) {
+    ++pos;
+  }
+  return pos;
+}
+
+// Index past a run of characters in `mask` or %HH escapes; npos for a malformed escape.
+constexpr std::size_t skipEscaped(std::string_view s, std::size_t pos, std::uint16_t mask) {
+  while (pos < s.size()) {
+    const char c = s[pos];
+    if (c == '%') {
+      if (pos + 2 >= s.size() || !isHex(s[pos + 1]) || !isHex(s[pos + 2])) {
+        return std::string_view::npos;
+      }
+      pos += 3;
+    } else if (is(c, mask)) {
+      ++pos;
+    } else {
+      break;
+    }
+  }
+  return pos;
+}
+
+// `pos` is at an opening quote; returns the index past the closing quote, or npos when the
+// quoted-string is unterminated or holds a CR/LF. quoted-pair escapes any char but CR/LF.
+constexpr std::size_t skipQuoted(std::string_view s, std::size_t pos) {
+  ++pos;
+  while (pos < s.size()) {
+    const char c = s[pos];
+    if (c == '"') {
+      return pos + 1;
+    }
+    if (c == '\\') {
+      if (pos + 1 >= s.size() || s[pos + 1] == '\r' || s[pos + 1] == '\n') {
+        return std::string_view::npos;
+      }
+      pos += 2;
+      continue;
+    }
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return std::string_view::npos;
+    }
+    ++pos;
+  }
+  return std::string_view::npos;
+}
+
+// Calls fn(item, offset) for each top-level comma-separated item of a list (commas inside
+// quoted strings and <...> do not split); items are trimmed. Empty items (",,") are errors unless
+// allow_empty. Returns false (and sets *err_at) on an unbalanced quote or bracket.
+template <class Fn>
+bool forEachListItem(std::string_view value, Fn&& fn, std::size_t* err_at) {
+  std::size_t start = 0;
+  std::size_t i = 0;
+  bool in_angle = false;
+  auto emit = [&](std::size_t end) {
+    std::size_t b = start;
+    std::size_t e = end;
+    while (b < e && isWs(value[b])) ++b;
+    while (e > b && isWs(value[e - 1])) --e;
+    return fn(value.substr(b, e - b), b);
+  };
+  while (i < value.size()) {
+    const char c = value[i];
+    if (c == '"') {
+      const std::size_t q = skipQuoted(value, i);
+      if (q == std::string_view::npos) {
+        *err_at = i;
+        return false;
+      }
+      i = q;
+      continue;
+    }
+    if (c == '<') {
+      in_angle = true;
+    } else if (c == '>') {
+      in_angle = false;
+    } else if (c == ',' && !in_angle) {
+      if (!emit(i)) {
+        *err_at = i;
+        return false;
+      }
+      start = i + 1;
+    }
+    ++i;
+  }
+  if (in_angle) {
+    *err_at = value.size();
+    return false;
+  }
+  if (!emit(value.size())) {
+    *err_at = value.size();
+    return false;
+  }
+  return true;
+}
+
+inline ParseError error(ParseErrorCode code, std::size_t offset, const char* detail) {
+  ParseError e;
+  e.code = code;
+  e.offset = offset;
+  e.detail = detail;
+  return e;
+}
+
+}  // namespace sipedge::sip::scan
