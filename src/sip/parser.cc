@@ -30,14 +30,15 @@ bool isVersion(std::string_view v) {
   return true;
 }
 
-bool isReasonPhrase(std::string_view r) {
-  for (char ch : r) {
-    const auto c = static_cast<unsigned char>(ch);
+// Index of the first character a Reason-Phrase may not hold (controls but HTAB), or npos.
+std::size_t badReasonChar(std::string_view r) {
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const auto c = static_cast<unsigned char>(r[i]);
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      return false;
+      return i;
     }
   }
-  return true;
+  return npos;
 }
 
 }  // namespace
@@ -217,8 +218,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
     }
     m.status_code_ = static_cast<int>(*code);
     m.reason_ = rest.substr(4);
-    if (!isReasonPhrase(m.reason_)) {
-      return fail(error(ParseErrorCode::BadReasonPhrase, sp + 5, "control character"));
+    if (const std::size_t bad = badReasonChar(m.reason_); bad != npos) {
+      return fail(error(ParseErrorCode::BadReasonPhrase, sp + 5 + bad, "control character"));
     }
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version, single spaces (RFC 3261 25.1)
