@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // CLI11 reports usage errors by exception; this is the one adapter that converts them.
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2 (commands use 0 and 1).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (app.got_subcommand("parse")) {
     return sipedge::app::runParseCommand(parse_opts);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what sipedge needs from Debian's packages, idempotently: only missing packages are
+# installed, and the package lists are refreshed only when something is missing.
+# Usage: tools/install-deps.sh [build] [test] [bench]   (default: build)
+set -euo pipefail
+
+build=(cmake ninja-build g++ pkg-config
+       libevent-dev libssl-dev libc-ares-dev libmaxminddb-dev libtomlplusplus-dev
+       libexpected-dev libcli11-dev libfmt-dev openssl)
+# Unit, integration and fuzz tests: GoogleTest, clang + libFuzzer runtime, real SIP peers.
+test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format sip-tester)
+# Benchmarks compare against the two C SIP stacks Debian ships.
+bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev)
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(build)
+wanted=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    build) wanted+=("${build[@]}") ;;
+    test) wanted+=("${build[@]}" "${test[@]}") ;;
+    bench) wanted+=("${build[@]}" "${bench[@]}") ;;
+    *) echo "install-deps: unknown group '$g' (build, test, bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
