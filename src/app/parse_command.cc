@@ -41,7 +41,9 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-std::string uriText(const sip::Uri& u) { return printable(u.text); }
+std::string uriText(const sip::Uri& u) {
+  return printable(u.text);
+}
 
 void printNameAddr(const char* label, const sip::NameAddr& na) {
   fmt::print("  {}: uri={}", label, uriText(na.uri));
@@ -165,8 +167,9 @@ void addParseCommand(CLI::App& app, ParseCommandOptions& opts) {
   auto* cmd = app.add_subcommand(
       "parse", "Parse and validate SIP messages from files (one message per file, or a stream)");
   cmd->add_option("FILE", opts.files, "Files to check")->required();
-  cmd->add_flag("--stream", opts.stream,
-                "Treat each file as a TCP/TLS byte stream of several messages (Content-Length framing)");
+  cmd->add_flag(
+      "--stream", opts.stream,
+      "Treat each file as a TCP/TLS byte stream of several messages (Content-Length framing)");
   cmd->add_flag("--summary", opts.summary, "Print only totals: messages, bytes, errors by reason");
 }
 
@@ -197,7 +200,8 @@ int runParseCommand(const ParseCommandOptions& opts) {
         ++totals.errors;
         ++totals.by_reason[frame.error().reason()];
         if (!opts.summary) {
-          fmt::print("{}: error at byte {}: {}\n", file, frame.error().offset, frame.error().reason());
+          fmt::print("{}: error at byte {}: {}\n", file, frame.error().offset,
+                     frame.error().reason());
         }
         break;
       }

@@ -38,14 +38,16 @@ CodeText textOf(ParseErrorCode code) {
     case ParseErrorCode::BadContentLength:
       return {"bad-content-length", "Malformed Content-Length"};
     case ParseErrorCode::DuplicateHeader: return {"duplicate-header", "Duplicate header"};
-    case ParseErrorCode::BodyTruncated: return {"body-truncated", "Body shorter than Content-Length"};
+    case ParseErrorCode::BodyTruncated:
+      return {"body-truncated", "Body shorter than Content-Length"};
     case ParseErrorCode::BodyTooLarge: return {"body-too-large", "Body too large"};
     case ParseErrorCode::MissingContentLength:
       return {"missing-content-length", "Missing Content-Length"};
     case ParseErrorCode::MissingHeader: return {"missing-header", "Missing mandatory header"};
     case ParseErrorCode::CSeqMethodMismatch:
       return {"cseq-method-mismatch", "CSeq method does not match request method"};
-    case ParseErrorCode::BadQuotedString: return {"bad-quoted-string", "Unterminated quoted string"};
+    case ParseErrorCode::BadQuotedString:
+      return {"bad-quoted-string", "Unterminated quoted string"};
     case ParseErrorCode::BadParam: return {"bad-param", "Malformed parameter"};
   }
   return {"unknown", "Malformed message"};
@@ -65,7 +67,9 @@ std::string sanitized(std::string_view s) {
 
 }  // namespace
 
-std::string_view errorCodeName(ParseErrorCode code) { return textOf(code).name; }
+std::string_view errorCodeName(ParseErrorCode code) {
+  return textOf(code).name;
+}
 
 std::string ParseError::reason() const {
   std::string out(textOf(code).phrase);

@@ -133,8 +133,8 @@ Result<void, ParseError> validateHeaderParams(std::string_view s, std::size_t po
           return fail(error(ParseErrorCode::BadQuotedString, v_start, "in parameter value"));
         }
       } else {
-        while (pos < s.size() && (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' ||
-                                  s[pos] == ']')) {
+        while (pos < s.size() &&
+               (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' || s[pos] == ']')) {
           ++pos;
         }
         if (pos == v_start) {
@@ -246,7 +246,9 @@ std::string unquote(std::string_view quoted) {
   return out;
 }
 
-std::string NameAddr::displayName() const { return unquote(display); }
+std::string NameAddr::displayName() const {
+  return unquote(display);
+}
 
 std::optional<std::uint16_t> NameAddr::qMilli() const {
   // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
@@ -330,8 +332,8 @@ Result<std::uint64_t, ParseError> parseNumber(std::string_view s, std::uint64_t 
   }
   for (std::size_t i = 0; i < t.size(); ++i) {
     if (t[i] < '0' || t[i] > '9') {
-      return fail(error(code, static_cast<std::size_t>(t.data() - s.data()) + i,
-                        "expected digits"));
+      return fail(
+          error(code, static_cast<std::size_t>(t.data() - s.data()) + i, "expected digits"));
     }
   }
   auto v = parseDecimal(t, max);
@@ -387,8 +389,7 @@ Result<std::string_view, ParseError> parseCallId(std::string_view s) {
     }
     if (!scan::is(c, scan::kAlnum | scan::kWordExtra)) {
       return fail(error(ParseErrorCode::BadCallId,
-                        static_cast<std::size_t>(t.data() - s.data()) + i,
-                        "bad character"));
+                        static_cast<std::size_t>(t.data() - s.data()) + i, "bad character"));
     }
   }
   return t;
@@ -534,8 +535,8 @@ Result<void, ParseError> parseVia(std::string_view s, Via& via) {
           return fail(error(ParseErrorCode::BadQuotedString, v_start, "in Via parameter"));
         }
       } else {
-        while (pos < s.size() && (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' ||
-                                  s[pos] == ']')) {
+        while (pos < s.size() &&
+               (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' || s[pos] == ']')) {
           ++pos;
         }
       }
@@ -579,8 +580,8 @@ Result<void, ParseError> parseVia(std::string_view s, Via& via) {
 }
 
 template <class T, class ParseOne>
-Result<void, ParseError> parseList(std::string_view value, std::vector<T>& out,
-                                   ParseErrorCode code, ParseOne parseOne) {
+Result<void, ParseError> parseList(std::string_view value, std::vector<T>& out, ParseErrorCode code,
+                                   ParseOne parseOne) {
   std::optional<ParseError> err;
   std::size_t err_at = 0;
   const bool ok = scan::forEachListItem(
@@ -638,7 +639,8 @@ Result<std::vector<std::string_view>, ParseError> splitList(std::string_view val
             return true;
           },
           &err_at)) {
-    return fail(error(ParseErrorCode::BadQuotedString, err_at, "unbalanced quote or angle bracket"));
+    return fail(
+        error(ParseErrorCode::BadQuotedString, err_at, "unbalanced quote or angle bracket"));
   }
   return out;
 }

@@ -121,9 +121,9 @@ Result<void, ParseError> Message::setHeader(std::string_view name, std::string_v
   }
   bool placed = false;
   for (std::size_t i = 0; i < headers_.size();) {
-    const bool same = h.id != HeaderId::Other ? headers_[i].id == h.id
-                                              : (headers_[i].id == HeaderId::Other &&
-                                                 iequals(headers_[i].name, name));
+    const bool same = h.id != HeaderId::Other
+                          ? headers_[i].id == h.id
+                          : (headers_[i].id == HeaderId::Other && iequals(headers_[i].name, name));
     if (!same) {
       ++i;
       continue;

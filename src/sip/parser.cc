@@ -54,10 +54,8 @@ bool MessageParser::isTyped(HeaderId id) {
     case HeaderId::ContentLength:
     case HeaderId::Contact:
     case HeaderId::Route:
-    case HeaderId::RecordRoute:
-      return true;
-    default:
-      return false;
+    case HeaderId::RecordRoute: return true;
+    default: return false;
   }
 }
 
@@ -83,8 +81,7 @@ void MessageParser::clearTyped(Message& m, HeaderId id) {
 Result<void, ParseError> MessageParser::applyTyped(Message& m, const Header& h) {
   const std::string_view v = h.value;
   switch (h.id) {
-    case HeaderId::Via:
-      return parseViaList(v, m.vias_);
+    case HeaderId::Via: return parseViaList(v, m.vias_);
     case HeaderId::From:
     case HeaderId::To: {
       auto na = parseNameAddr(v);
@@ -145,12 +142,9 @@ Result<void, ParseError> MessageParser::applyTyped(Message& m, const Header& h) 
         return {};
       }
       return parseNameAddrList(v, m.contacts_);
-    case HeaderId::Route:
-      return parseNameAddrList(v, m.routes_);
-    case HeaderId::RecordRoute:
-      return parseNameAddrList(v, m.record_routes_);
-    default:
-      return {};
+    case HeaderId::Route: return parseNameAddrList(v, m.routes_);
+    case HeaderId::RecordRoute: return parseNameAddrList(v, m.record_routes_);
+    default: return {};
   }
 }
 
@@ -191,7 +185,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
   const void* nlp = std::memchr(s.data(), '\n', scan_len);
   if (nlp == nullptr) {
     if (s.size() > lim.max_start_line_bytes) {
-      return fail(error(ParseErrorCode::StartLineTooLong, lim.max_start_line_bytes, "limit exceeded"));
+      return fail(
+          error(ParseErrorCode::StartLineTooLong, lim.max_start_line_bytes, "limit exceeded"));
     }
     return fail(error(ParseErrorCode::HeaderSectionIncomplete, s.size(), "no end of start line"));
   }
@@ -264,7 +259,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
   std::size_t body_start = npos;
   while (true) {
     if (pos >= s.size()) {
-      return fail(error(ParseErrorCode::HeaderSectionIncomplete, pos, "no empty line after headers"));
+      return fail(
+          error(ParseErrorCode::HeaderSectionIncomplete, pos, "no empty line after headers"));
     }
     if (pos > lim.max_header_section_bytes) {
       return fail(error(ParseErrorCode::MessageTooLarge, pos, "header section too large"));
@@ -301,7 +297,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
       return fail(error(ParseErrorCode::TooManyHeaders, field_start, "limit exceeded"));
     }
     if (field_start == eol + 1 && (s[field_start] == ' ' || s[field_start] == '\t')) {
-      return fail(error(ParseErrorCode::BadHeaderLine, field_start, "continuation line without header"));
+      return fail(
+          error(ParseErrorCode::BadHeaderLine, field_start, "continuation line without header"));
     }
     Header h;
     h.raw = s.substr(field_start, field_end - field_start);

@@ -14,31 +14,43 @@ namespace sipedge::sip::scan {
 
 enum CharClass : std::uint16_t {
   kAlnum = 1 << 0,
-  kMark = 1 << 1,            // - _ . ! ~ * ' ( )
-  kUserUnreserved = 1 << 2,  // & = + $ , ; ? /
-  kParamUnreserved = 1 << 3, // [ ] / : & + $
-  kHnvUnreserved = 1 << 4,   // [ ] / ? : + $
-  kTokenExtra = 1 << 5,      // - . ! % * _ + ` ' ~   (token = alnum + these)
-  kWordExtra = 1 << 6,       // word adds ( ) < > : \ " / [ ] ? { }
-  kPasswordExtra = 1 << 7,   // & = + $ ,
+  kMark = 1 << 1,             // - _ . ! ~ * ' ( )
+  kUserUnreserved = 1 << 2,   // & = + $ , ; ? /
+  kParamUnreserved = 1 << 3,  // [ ] / : & + $
+  kHnvUnreserved = 1 << 4,    // [ ] / ? : + $
+  kTokenExtra = 1 << 5,       // - . ! % * _ + ` ' ~   (token = alnum + these)
+  kWordExtra = 1 << 6,        // word adds ( ) < > : \ " / [ ] ? { }
+  kPasswordExtra = 1 << 7,    // & = + $ ,
   kHex = 1 << 8,
-  kWs = 1 << 9,              // SP HTAB
+  kWs = 1 << 9,  // SP HTAB
 };
 
 constexpr std::array<std::uint16_t, 256> makeTable() {
   std::array<std::uint16_t, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] |= kAlnum | kHex;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kAlnum;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kAlnum;
-  for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHex;
-  for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHex;
-  for (unsigned char c : std::string_view("-_.!~*'()")) t[c] |= kMark;
-  for (unsigned char c : std::string_view("&=+$,;?/")) t[c] |= kUserUnreserved;
-  for (unsigned char c : std::string_view("[]/:&+$")) t[c] |= kParamUnreserved;
-  for (unsigned char c : std::string_view("[]/?:+$")) t[c] |= kHnvUnreserved;
-  for (unsigned char c : std::string_view("-.!%*_+`'~")) t[c] |= kTokenExtra;
-  for (unsigned char c : std::string_view("-.!%*_+`'~()<>:\\\"/[]?{}")) t[c] |= kWordExtra;
-  for (unsigned char c : std::string_view("&=+$,")) t[c] |= kPasswordExtra;
+  for (int c = '0'; c <= '9'; ++c)
+    t[c] |= kAlnum | kHex;
+  for (int c = 'a'; c <= 'z'; ++c)
+    t[c] |= kAlnum;
+  for (int c = 'A'; c <= 'Z'; ++c)
+    t[c] |= kAlnum;
+  for (int c = 'a'; c <= 'f'; ++c)
+    t[c] |= kHex;
+  for (int c = 'A'; c <= 'F'; ++c)
+    t[c] |= kHex;
+  for (unsigned char c : std::string_view("-_.!~*'()"))
+    t[c] |= kMark;
+  for (unsigned char c : std::string_view("&=+$,;?/"))
+    t[c] |= kUserUnreserved;
+  for (unsigned char c : std::string_view("[]/:&+$"))
+    t[c] |= kParamUnreserved;
+  for (unsigned char c : std::string_view("[]/?:+$"))
+    t[c] |= kHnvUnreserved;
+  for (unsigned char c : std::string_view("-.!%*_+`'~"))
+    t[c] |= kTokenExtra;
+  for (unsigned char c : std::string_view("-.!%*_+`'~()<>:\\\"/[]?{}"))
+    t[c] |= kWordExtra;
+  for (unsigned char c : std::string_view("&=+$,"))
+    t[c] |= kPasswordExtra;
   t[' '] |= kWs;
   t['\t'] |= kWs;
   return t;
@@ -49,10 +61,18 @@ inline constexpr std::array<std::uint16_t, 256> kTable = makeTable();
 constexpr bool is(char c, std::uint16_t mask) {
   return (kTable[static_cast<unsigned char>(c)] & mask) != 0;
 }
-constexpr bool isWs(char c) { return c == ' ' || c == '\t'; }
-constexpr bool isToken(char c) { return is(c, kAlnum | kTokenExtra); }
-constexpr bool isUnreserved(char c) { return is(c, kAlnum | kMark); }
-constexpr bool isHex(char c) { return is(c, kHex); }
+constexpr bool isWs(char c) {
+  return c == ' ' || c == '\t';
+}
+constexpr bool isToken(char c) {
+  return is(c, kAlnum | kTokenExtra);
+}
+constexpr bool isUnreserved(char c) {
+  return is(c, kAlnum | kMark);
+}
+constexpr bool isHex(char c) {
+  return is(c, kHex);
+}
 
 // Index of the first non-whitespace character at or after `pos`.
 constexpr std::size_t skipWs(std::string_view s, std::size_t pos) {
@@ -123,8 +143,10 @@ bool forEachListItem(std::string_view value, Fn&& fn, std::size_t* err_at) {
   auto emit = [&](std::size_t end) {
     std::size_t b = start;
     std::size_t e = end;
-    while (b < e && isWs(value[b])) ++b;
-    while (e > b && isWs(value[e - 1])) --e;
+    while (b < e && isWs(value[b]))
+      ++b;
+    while (e > b && isWs(value[e - 1]))
+      --e;
     return fn(value.substr(b, e - b), b);
   };
   while (i < value.size()) {

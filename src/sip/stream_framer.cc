@@ -120,7 +120,8 @@ Result<std::optional<Frame>, ParseError> StreamFramer::next() {
     if (end == npos) {
       scanned_ = view.size();
       if (view.size() > limits_.max_header_section_bytes) {
-        return broken(error(ParseErrorCode::MessageTooLarge, consumed_, "header section too large"));
+        return broken(
+            error(ParseErrorCode::MessageTooLarge, consumed_, "header section too large"));
       }
       return std::optional<Frame>();
     }
@@ -129,13 +130,14 @@ Result<std::optional<Frame>, ParseError> StreamFramer::next() {
       return broken(error(ParseErrorCode::MessageTooLarge, consumed_, "header section too large"));
     }
     const std::size_t first_eol = view.find("\r\n");
-    auto cl = findContentLength(view.substr(first_eol + 2, end - first_eol), consumed_ + first_eol + 2);
+    auto cl =
+        findContentLength(view.substr(first_eol + 2, end - first_eol), consumed_ + first_eol + 2);
     if (!cl) {
       return broken(cl.error());
     }
     if (!*cl) {
-      return broken(error(ParseErrorCode::MissingContentLength, consumed_,
-                          "required on stream transports"));
+      return broken(
+          error(ParseErrorCode::MissingContentLength, consumed_, "required on stream transports"));
     }
     if (**cl > limits_.max_body_bytes) {
       return broken(error(ParseErrorCode::BodyTooLarge, consumed_ + header_len, "limit exceeded"));

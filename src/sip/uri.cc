@@ -298,9 +298,8 @@ Result<void, ParseError> parseTelUri(std::string_view s, std::size_t pos, Uri& u
   if (pos < s.size() && s[pos] == '+') {
     ++pos;
   }
-  while (pos < s.size() &&
-         (scan::isHex(s[pos]) || s[pos] == '*' || s[pos] == '#' || s[pos] == '-' || s[pos] == '.' ||
-          s[pos] == '(' || s[pos] == ')')) {
+  while (pos < s.size() && (scan::isHex(s[pos]) || s[pos] == '*' || s[pos] == '#' ||
+                            s[pos] == '-' || s[pos] == '.' || s[pos] == '(' || s[pos] == ')')) {
     ++pos;
   }
   if (pos == start || (pos == start + 1 && s[start] == '+')) {

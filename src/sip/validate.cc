@@ -44,9 +44,9 @@ Result<void, ParseError> validate(const Message& msg) {
     }
   }
   // Single-valued headers appear once (RFC 3261 7.3.1).
-  static constexpr HeaderId kSingle[] = {HeaderId::From, HeaderId::To, HeaderId::CallId,
-                                         HeaderId::CSeq, HeaderId::MaxForwards,
-                                         HeaderId::ContentLength};
+  static constexpr HeaderId kSingle[] = {HeaderId::From,        HeaderId::To,
+                                         HeaderId::CallId,      HeaderId::CSeq,
+                                         HeaderId::MaxForwards, HeaderId::ContentLength};
   for (HeaderId id : kSingle) {
     if (msg.count(id) > 1) {
       std::size_t at = 0;
@@ -56,7 +56,8 @@ Result<void, ParseError> validate(const Message& msg) {
           break;
         }
       }
-      ParseError e = scan::error(ParseErrorCode::DuplicateHeader, at, "single-valued header repeated");
+      ParseError e =
+          scan::error(ParseErrorCode::DuplicateHeader, at, "single-valued header repeated");
       e.header = std::string(canonicalName(id));
       return addressable(std::move(e));
     }

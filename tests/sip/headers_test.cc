@@ -21,15 +21,24 @@ TEST(HeaderNamesTest, FullNamesAreCaseInsensitive) {
 
 TEST(HeaderNamesTest, EveryCompactForm) {
   const std::pair<char, HeaderId> compact[] = {
-      {'i', HeaderId::CallId},        {'m', HeaderId::Contact},
-      {'e', HeaderId::ContentEncoding}, {'l', HeaderId::ContentLength},
-      {'f', HeaderId::From},          {'t', HeaderId::To},
-      {'v', HeaderId::Via},           {'s', HeaderId::Subject},
-      {'k', HeaderId::Supported},     {'c', HeaderId::ContentType},
-      {'o', HeaderId::Event},         {'u', HeaderId::AllowEvents},
-      {'r', HeaderId::ReferTo},       {'b', HeaderId::ReferredBy},
-      {'x', HeaderId::SessionExpires}, {'y', HeaderId::Identity},
-      {'j', HeaderId::RejectContact}, {'a', HeaderId::AcceptContact},
+      {'i', HeaderId::CallId},
+      {'m', HeaderId::Contact},
+      {'e', HeaderId::ContentEncoding},
+      {'l', HeaderId::ContentLength},
+      {'f', HeaderId::From},
+      {'t', HeaderId::To},
+      {'v', HeaderId::Via},
+      {'s', HeaderId::Subject},
+      {'k', HeaderId::Supported},
+      {'c', HeaderId::ContentType},
+      {'o', HeaderId::Event},
+      {'u', HeaderId::AllowEvents},
+      {'r', HeaderId::ReferTo},
+      {'b', HeaderId::ReferredBy},
+      {'x', HeaderId::SessionExpires},
+      {'y', HeaderId::Identity},
+      {'j', HeaderId::RejectContact},
+      {'a', HeaderId::AcceptContact},
       {'d', HeaderId::RequestDisposition},
   };
   for (const auto& [letter, id] : compact) {
@@ -49,8 +58,9 @@ std::vector<Via> vias(std::string_view value) {
 }
 
 TEST(ViaTest, AllKnownParameters) {
-  const auto v = vias("SIP/2.0/UDP pc33.example.com:5066;branch=z9hG4bK776asdhds;received=127.0.0.9;"
-                      "rport=5070;maddr=239.255.255.1;ttl=16;x-ext=1;flag");
+  const auto v = vias(
+      "SIP/2.0/UDP pc33.example.com:5066;branch=z9hG4bK776asdhds;received=127.0.0.9;"
+      "rport=5070;maddr=239.255.255.1;ttl=16;x-ext=1;flag");
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].protocol_name, "SIP");
   EXPECT_EQ(v[0].protocol_version, "2.0");
@@ -69,8 +79,9 @@ TEST(ViaTest, AllKnownParameters) {
 }
 
 TEST(ViaTest, RportWithoutValueIpv6AndWhitespace) {
-  const auto v = vias("SIP / 2.0 / TLS  [2001:db8::1] : 5061 ; branch = z9hG4bKx ; rport ,"
-                      "SIP/2.0/TCP 127.0.0.1;received=[::1]");
+  const auto v = vias(
+      "SIP / 2.0 / TLS  [2001:db8::1] : 5061 ; branch = z9hG4bKx ; rport ,"
+      "SIP/2.0/TCP 127.0.0.1;received=[::1]");
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[0].transport, "TLS");
   EXPECT_EQ(v[0].host, "[2001:db8::1]");
@@ -86,15 +97,15 @@ TEST(ViaTest, RportWithoutValueIpv6AndWhitespace) {
 
 TEST(ViaTest, Rejections) {
   const char* bad[] = {
-      "SIP/2.0/UDP",                             // no sent-by
-      "SIP/2.0 UDP host",                        // missing '/'
-      "SIP/2.0/UDPhost",                         // no LWS before sent-by
-      "SIP/2.0/UDP host;branch",                 // branch without value
-      "SIP/2.0/UDP host;;branch=z9hG4bK1",       // empty parameter (RFC 4475 badinv01)
-      "SIP/2.0/UDP host;ttl=300",                // ttl out of range
-      "SIP/2.0/UDP host;rport=70000",            // rport out of range
-      "SIP/2.0/UDP host:99999",                  // port out of range
-      "SIP/2.0/UDP host,,SIP/2.0/UDP other",     // empty list element
+      "SIP/2.0/UDP",                          // no sent-by
+      "SIP/2.0 UDP host",                     // missing '/'
+      "SIP/2.0/UDPhost",                      // no LWS before sent-by
+      "SIP/2.0/UDP host;branch",              // branch without value
+      "SIP/2.0/UDP host;;branch=z9hG4bK1",    // empty parameter (RFC 4475 badinv01)
+      "SIP/2.0/UDP host;ttl=300",             // ttl out of range
+      "SIP/2.0/UDP host;rport=70000",         // rport out of range
+      "SIP/2.0/UDP host:99999",               // port out of range
+      "SIP/2.0/UDP host,,SIP/2.0/UDP other",  // empty list element
       "SIP/2.0/UDP host;x=\"unterminated",
   };
   for (const char* v : bad) {
@@ -103,7 +114,8 @@ TEST(ViaTest, Rejections) {
     EXPECT_FALSE(r.has_value()) << v;
     if (!r) {
       EXPECT_TRUE(r.error().code == ParseErrorCode::BadVia ||
-                  r.error().code == ParseErrorCode::BadQuotedString) << v;
+                  r.error().code == ParseErrorCode::BadQuotedString)
+          << v;
     }
   }
 }
@@ -162,7 +174,7 @@ TEST(NameAddrTest, Rejections) {
   const std::pair<const char*, ParseErrorCode> bad[] = {
       {"", ParseErrorCode::BadNameAddr},
       {"\"unterminated <sip:a@example.com>", ParseErrorCode::BadQuotedString},
-      {"\"quoted\" sip:a@example.com", ParseErrorCode::BadNameAddr},        // needs <>
+      {"\"quoted\" sip:a@example.com", ParseErrorCode::BadNameAddr},         // needs <>
       {"Bell, Alexander <sip:a@example.com>", ParseErrorCode::BadNameAddr},  // RFC 4475 baddn
       {"<sip:a@example.com", ParseErrorCode::BadNameAddr},
       {"< sip:a@example.com >", ParseErrorCode::BadUri},                     // RFC 4475 badaspec
@@ -216,8 +228,10 @@ TEST(CSeqTest, FormsAndRanges) {
   EXPECT_EQ(ext->method, Method::Unknown);
   EXPECT_EQ(ext->method_text, "NEWMETHOD");
   EXPECT_TRUE(parseCSeq("2147483647 ACK"));
-  const char* bad[] = {"2147483648 ACK", "36893488147419103232 REGISTER", "INVITE", "1",
-                       "1INVITE", "1 INVITE extra", "-1 INVITE", "1 IN<VITE"};
+  const char* bad[] = {"2147483648 ACK", "36893488147419103232 REGISTER",
+                       "INVITE",         "1",
+                       "1INVITE",        "1 INVITE extra",
+                       "-1 INVITE",      "1 IN<VITE"};
   for (const char* v : bad) {
     auto r = parseCSeq(v);
     ASSERT_FALSE(r) << v;

@@ -43,11 +43,12 @@ TEST(MessageTest, ModifiedHeadersAreCanonicalOthersUntouched) {
 }
 
 TEST(MessageTest, ViaStackOperations) {
-  Message m = parsed(crlf("OPTIONS sip:b@example.com SIP/2.0\n"
-                          "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa, SIP/2.0/UDP 127.0.0.2;branch=z9hG4bKb\n"
-                          "Via: SIP/2.0/UDP 127.0.0.3;branch=z9hG4bKc\n"
-                          "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>\nCall-ID: c\n"
-                          "CSeq: 1 OPTIONS\nContent-Length: 0\n\n"));
+  Message m = parsed(crlf(
+      "OPTIONS sip:b@example.com SIP/2.0\n"
+      "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa, SIP/2.0/UDP 127.0.0.2;branch=z9hG4bKb\n"
+      "Via: SIP/2.0/UDP 127.0.0.3;branch=z9hG4bKc\n"
+      "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>\nCall-ID: c\n"
+      "CSeq: 1 OPTIONS\nContent-Length: 0\n\n"));
   ASSERT_EQ(m.vias().size(), 3u);
   m.removeTopVia();
   ASSERT_EQ(m.vias().size(), 2u);
@@ -112,7 +113,8 @@ TEST(MessageTest, RequestUriAndStatus) {
   const Uri ruri = req.requestUri();
   ASSERT_TRUE(req.setRequestUri(withUriParam(ruri, "transport", "tcp")));
   EXPECT_EQ(req.requestUri().param("transport"), "tcp");
-  EXPECT_EQ(req.serialize().substr(0, 57), "INVITE sip:bob@example.com;transport=tcp SIP/2.0\r\nVia: SI");
+  EXPECT_EQ(req.serialize().substr(0, 57),
+            "INVITE sip:bob@example.com;transport=tcp SIP/2.0\r\nVia: SI");
   EXPECT_FALSE(req.setRequestUri("not a uri"));
   expectReparses(req);
 
@@ -147,8 +149,9 @@ TEST(MessageTest, CloneIsDeepAndIndependent) {
 }
 
 TEST(MessageTest, FindByNameIncludesCompactForms) {
-  const Message m = parsed(crlf("OPTIONS sip:b@example.com SIP/2.0\nv: SIP/2.0/UDP h;branch=z9hG4bK1\n"
-                                "f: <sip:a@b>;tag=1\nt: <sip:b@b>\ni: c\nCSeq: 1 OPTIONS\nl: 0\n\n"));
+  const Message m =
+      parsed(crlf("OPTIONS sip:b@example.com SIP/2.0\nv: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+                  "f: <sip:a@b>;tag=1\nt: <sip:b@b>\ni: c\nCSeq: 1 OPTIONS\nl: 0\n\n"));
   EXPECT_NE(m.find("Call-ID"), nullptr);
   EXPECT_NE(m.find("i"), nullptr);
   EXPECT_EQ(m.find("Content-Length")->name, "l");

@@ -61,19 +61,19 @@ TEST(ParserTest, ResponseStatusLine) {
 }
 
 TEST(ParserTest, CompactFormsAndFolding) {
-  const Message m = parseOk(crlf(
-      "OPTIONS sip:bob@example.com SIP/2.0\n"
-      "v: SIP/2.0/UDP 127.0.0.1\n"
-      " ;branch=z9hG4bK1\n"
-      "f: <sip:a@example.com>;tag=1\n"
-      "t: <sip:b@example.com>\n"
-      "i: abc@127.0.0.1\n"
-      "CSeq: 1\n"
-      "\tOPTIONS\n"
-      "m: <sip:a@127.0.0.1>\n"
-      "k: path, outbound\n"
-      "l: 0\n"
-      "\n"));
+  const Message m =
+      parseOk(crlf("OPTIONS sip:bob@example.com SIP/2.0\n"
+                   "v: SIP/2.0/UDP 127.0.0.1\n"
+                   " ;branch=z9hG4bK1\n"
+                   "f: <sip:a@example.com>;tag=1\n"
+                   "t: <sip:b@example.com>\n"
+                   "i: abc@127.0.0.1\n"
+                   "CSeq: 1\n"
+                   "\tOPTIONS\n"
+                   "m: <sip:a@127.0.0.1>\n"
+                   "k: path, outbound\n"
+                   "l: 0\n"
+                   "\n"));
   EXPECT_EQ(m.vias()[0].branch, "z9hG4bK1");
   EXPECT_EQ(m.cseq()->method, Method::Options);
   EXPECT_EQ(m.callId(), "abc@127.0.0.1");
@@ -82,19 +82,18 @@ TEST(ParserTest, CompactFormsAndFolding) {
   EXPECT_EQ(m.find(HeaderId::Supported)->name, "k");
   EXPECT_TRUE(validate(m).has_value());
   // Unmodified, the folded message serializes byte for byte.
-  EXPECT_EQ(m.serialize(), crlf(
-      "OPTIONS sip:bob@example.com SIP/2.0\n"
-      "v: SIP/2.0/UDP 127.0.0.1\n"
-      " ;branch=z9hG4bK1\n"
-      "f: <sip:a@example.com>;tag=1\n"
-      "t: <sip:b@example.com>\n"
-      "i: abc@127.0.0.1\n"
-      "CSeq: 1\n"
-      "\tOPTIONS\n"
-      "m: <sip:a@127.0.0.1>\n"
-      "k: path, outbound\n"
-      "l: 0\n"
-      "\n"));
+  EXPECT_EQ(m.serialize(), crlf("OPTIONS sip:bob@example.com SIP/2.0\n"
+                                "v: SIP/2.0/UDP 127.0.0.1\n"
+                                " ;branch=z9hG4bK1\n"
+                                "f: <sip:a@example.com>;tag=1\n"
+                                "t: <sip:b@example.com>\n"
+                                "i: abc@127.0.0.1\n"
+                                "CSeq: 1\n"
+                                "\tOPTIONS\n"
+                                "m: <sip:a@127.0.0.1>\n"
+                                "k: path, outbound\n"
+                                "l: 0\n"
+                                "\n"));
 }
 
 TEST(ParserTest, ContactStar) {
@@ -158,14 +157,15 @@ TEST(ParserTest, HeaderErrorsNameTheHeaderAndOffset) {
 
 TEST(ParserTest, AddressabilityNeedsTheHeadersAResponseCopies) {
   // No Call-ID: a 400 cannot be built.
-  const ParseError e = parseErr(crlf(
-      "OPTIONS sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\n"
-      "From: <sip:a@example.com>;tag=1\nTo: bad<\nCSeq: 1 OPTIONS\n\n"));
+  const ParseError e = parseErr(
+      crlf("OPTIONS sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\n"
+           "From: <sip:a@example.com>;tag=1\nTo: bad<\nCSeq: 1 OPTIONS\n\n"));
   EXPECT_EQ(e.code, ParseErrorCode::BadNameAddr);
   EXPECT_FALSE(e.addressable);
   // Responses are never answered.
   EXPECT_FALSE(parseErr(crlf("SIP/2.0 200 OK\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: x<\n"
-                             "To: <sip:a@b>\nCall-ID: c\nCSeq: 1 INVITE\n\n")).addressable);
+                             "To: <sip:a@b>\nCall-ID: c\nCSeq: 1 INVITE\n\n"))
+                   .addressable);
 }
 
 TEST(ParserTest, MalformedHeaderLines) {
@@ -261,9 +261,10 @@ TEST(ValidateTest, MandatoryHeadersDuplicatesAndCSeqMethod) {
   auto dup = validate(parseOk(base + "Call-ID: d\r\nCSeq: 5 BYE\r\n\r\n"));
   EXPECT_EQ(dup.error().code, ParseErrorCode::DuplicateHeader);
   EXPECT_EQ(dup.error().header, "Call-ID");
-  auto version = validate(parseOk(crlf("OPTIONS sip:b@example.com SIP/3.0\nVia: SIP/3.0/UDP h\n"
-                                       "From: <sip:a@b>;tag=1\nTo: <sip:b@b>\nCall-ID: c\n"
-                                       "CSeq: 1 OPTIONS\n\n")));
+  auto version =
+      validate(parseOk(crlf("OPTIONS sip:b@example.com SIP/3.0\nVia: SIP/3.0/UDP h\n"
+                            "From: <sip:a@b>;tag=1\nTo: <sip:b@b>\nCall-ID: c\n"
+                            "CSeq: 1 OPTIONS\n\n")));
   EXPECT_EQ(version.error().code, ParseErrorCode::BadVersion);
 }
 

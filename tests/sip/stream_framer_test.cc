@@ -140,7 +140,8 @@ TEST(StreamFramerTest, BoundsOnHeaderSectionAndBody) {
   ParseLimits limits;
   limits.max_header_section_bytes = 64;
   // Never-ending header section: an error once the bound is passed, not unbounded buffering.
-  const Collected c = run("OPTIONS sip:b@example.com SIP/2.0\r\n" + std::string(200, 'X'), 7, limits);
+  const Collected c =
+      run("OPTIONS sip:b@example.com SIP/2.0\r\n" + std::string(200, 'X'), 7, limits);
   ASSERT_TRUE(c.error);
   EXPECT_EQ(c.error->code, ParseErrorCode::MessageTooLarge);
   ParseLimits small_body;

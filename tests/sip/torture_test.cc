@@ -73,9 +73,19 @@ const std::map<std::string, Expected>& expectations() {
   using C = ParseErrorCode;
   static const std::map<std::string, Expected> table = {
       // 3.1.1 valid
-      {"wsinv", {}}, {"intmeth", {}}, {"esc01", {}}, {"escnull", {}}, {"esc02", {}},
-      {"lwsdisp", {}}, {"longreq", {}}, {"dblreq", {}}, {"semiuri", {}}, {"transports", {}},
-      {"mpart01", {}}, {"unreason", {}}, {"noreason", {}},
+      {"wsinv", {}},
+      {"intmeth", {}},
+      {"esc01", {}},
+      {"escnull", {}},
+      {"esc02", {}},
+      {"lwsdisp", {}},
+      {"longreq", {}},
+      {"dblreq", {}},
+      {"semiuri", {}},
+      {"transports", {}},
+      {"mpart01", {}},
+      {"unreason", {}},
+      {"noreason", {}},
       // 3.1.2 invalid: rejected, and answerable with 400 when a request carries what a
       // response needs.
       {"badinv01", {C::BadVia, {}, true}},
@@ -104,12 +114,21 @@ const std::map<std::string, Expected>& expectations() {
       // 3.2 / 3.3 / 3.4: parse; semantics decided above the parser.
       {"badbranch", {}},
       {"insuf", {{}, C::MissingHeader, false}},
-      {"unkscm", {}}, {"novelsc", {}}, {"unksm2", {}}, {"bext01", {}}, {"invut", {}},
+      {"unkscm", {}},
+      {"novelsc", {}},
+      {"unksm2", {}},
+      {"bext01", {}},
+      {"invut", {}},
       {"regaut01", {}},
       {"multi01", {{}, C::DuplicateHeader, true}},
       {"mcl01", {C::DuplicateHeader, {}, true}},
-      {"bcast", {}}, {"zeromf", {}}, {"cparam01", {}}, {"cparam02", {}}, {"regescrt", {}},
-      {"sdp01", {}}, {"inv2543", {}},
+      {"bcast", {}},
+      {"zeromf", {}},
+      {"cparam01", {}},
+      {"cparam02", {}},
+      {"regescrt", {}},
+      {"sdp01", {}},
+      {"inv2543", {}},
   };
   return table;
 }

@@ -12,7 +12,8 @@ Uri parseOk(std::string_view text) {
 }
 
 TEST(UriTest, SipWithUserHostPortParamsHeaders) {
-  const Uri u = parseOk("sip:alice:secret@Atlanta.example.com:5061;transport=tcp;lr?subject=hi&priority=urgent");
+  const Uri u = parseOk(
+      "sip:alice:secret@Atlanta.example.com:5061;transport=tcp;lr?subject=hi&priority=urgent");
   EXPECT_EQ(u.scheme, UriScheme::Sip);
   EXPECT_EQ(u.user, "alice");
   EXPECT_TRUE(u.has_password);
@@ -157,7 +158,8 @@ TEST(UriTest, ParamHelpersRewriteOnlyTheParameter) {
   const Uri u = parseOk("SIP:bob@example.com:5070;transport=udp;lr?x=1");
   EXPECT_EQ(toString(u), "sip:bob@example.com:5070;transport=udp;lr?x=1");
   EXPECT_EQ(withUriParam(u, "transport", "tcp"), "sip:bob@example.com:5070;transport=tcp;lr?x=1");
-  EXPECT_EQ(withUriParam(u, "ob", std::nullopt), "sip:bob@example.com:5070;transport=udp;lr;ob?x=1");
+  EXPECT_EQ(withUriParam(u, "ob", std::nullopt),
+            "sip:bob@example.com:5070;transport=udp;lr;ob?x=1");
   EXPECT_EQ(withoutUriParam(u, "LR"), "sip:bob@example.com:5070;transport=udp?x=1");
   EXPECT_EQ(withoutUriParam(parseOk("tel:+123;phone-context=x"), "phone-context"), "tel:+123");
   const std::string rewritten = withUriParam(u, "maddr", "127.0.0.1");

@@ -14,11 +14,11 @@ namespace sipedge::detail {
 }  // namespace sipedge::detail
 
 // Unrecoverable: checked in every build.
-#define SIPEDGE_RELEASE_ASSERT(expr)                                  \
-  do {                                                                \
-    if (!(expr)) {                                                    \
-      ::sipedge::detail::assertFailed(#expr, __FILE__, __LINE__);     \
-    }                                                                 \
+#define SIPEDGE_RELEASE_ASSERT(expr)                              \
+  do {                                                            \
+    if (!(expr)) {                                                \
+      ::sipedge::detail::assertFailed(#expr, __FILE__, __LINE__); \
+    }                                                             \
   } while (false)
 
 // A provable invariant: checked in debug builds only.

@@ -139,9 +139,10 @@ struct RetryAfter {
 // The values are appended to `out`.
 [[nodiscard]] Result<void, ParseError> parseViaList(std::string_view value, std::vector<Via>& out);
 [[nodiscard]] Result<void, ParseError> parseNameAddrList(std::string_view value,
-                                                          std::vector<NameAddr>& out);
+                                                         std::vector<NameAddr>& out);
 // Supported, Require, Proxy-Require, Unsupported, Allow, Allow-Events: token lists.
-[[nodiscard]] Result<std::vector<std::string_view>, ParseError> parseTokenList(std::string_view value);
+[[nodiscard]] Result<std::vector<std::string_view>, ParseError> parseTokenList(
+    std::string_view value);
 
 // Splits a header value at top-level commas; pieces are trimmed of surrounding whitespace.
 [[nodiscard]] Result<std::vector<std::string_view>, ParseError> splitList(std::string_view value);

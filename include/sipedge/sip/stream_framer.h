@@ -49,9 +49,9 @@ class StreamFramer {
   std::string buffer_;
   std::size_t consumed_ = 0;  // bytes of buffer_ already returned
   std::size_t base_offset_ = 0;
-  std::size_t scanned_ = 0;      // header-end search resumes here (relative to consumed_)
-  std::size_t pending_total_ = 0;  // size of the message being completed, once its headers are in
-  bool after_pong_ = false;      // a lone CRLF was just reported; a second CRLF makes it a ping
+  std::size_t scanned_ = 0;          // header-end search resumes here (relative to consumed_)
+  std::size_t pending_total_ = 0;    // size of the message being completed, once its headers are in
+  bool after_pong_ = false;          // a lone CRLF was just reported; a second CRLF makes it a ping
   std::optional<ParseError> error_;  // sticky: the stream cannot be resynchronised
 };
 

@@ -46,7 +46,9 @@ class ParamList {
       advance();
       return old;
     }
-    bool operator==(const Iterator& o) const { return done_ == o.done_ && (done_ || rest_.data() == o.rest_.data()); }
+    bool operator==(const Iterator& o) const {
+      return done_ == o.done_ && (done_ || rest_.data() == o.rest_.data());
+    }
 
    private:
     void advance();
@@ -74,7 +76,7 @@ enum class HostKind : std::uint8_t { None, Name, IPv4, IPv6 };
 struct Uri {
   UriScheme scheme = UriScheme::Other;
   std::string_view scheme_text;  // as written
-  std::string_view user;         // sip/sips: user or telephone-subscriber, escapes kept; tel: number
+  std::string_view user;  // sip/sips: user or telephone-subscriber, escapes kept; tel: number
   std::string_view password;
   bool has_password = false;
   std::string_view host;  // IPv6 references include the brackets
@@ -101,7 +103,8 @@ std::string toString(const Uri& uri);
 
 // The URI text with parameter `name` set to `value` (nullopt: a valueless parameter), replacing
 // an existing one with the same name; the other components are kept as written.
-std::string withUriParam(const Uri& uri, std::string_view name, std::optional<std::string_view> value);
+std::string withUriParam(const Uri& uri, std::string_view name,
+                         std::optional<std::string_view> value);
 // The URI text without parameter `name`.
 std::string withoutUriParam(const Uri& uri, std::string_view name);
 
