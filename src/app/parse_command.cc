@@ -2,6 +2,7 @@
 // applies to what it receives.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -62,6 +63,52 @@ void printNameAddr(const char* label, const sip::NameAddr& na) {
   fmt::print("\n");
 }
 
+// Headers parsed on demand: shown when present, with the reason when malformed (the gateway
+// rejects them only where it uses them).
+void printOnDemand(const Message& m) {
+  auto malformed = [](const char* name, const ParseError& e) {
+    fmt::print("  {}: malformed at byte {}: {}\n", name, e.offset, e.reason());
+  };
+  if (auto e = m.expires(); !e) {
+    malformed("Expires", e.error());
+  } else if (*e) {
+    fmt::print("  Expires: {}\n", **e);
+  }
+  if (auto ct = m.contentType(); !ct) {
+    malformed("Content-Type", ct.error());
+  } else if (*ct) {
+    fmt::print("  Content-Type: {}/{}\n", printable((*ct)->type), printable((*ct)->subtype));
+  }
+  if (auto ra = m.retryAfter(); !ra) {
+    malformed("Retry-After", ra.error());
+  } else if (*ra) {
+    fmt::print("  Retry-After: {}\n", (*ra)->seconds);
+  }
+  if (auto r = m.referTo(); !r) {
+    malformed("Refer-To", r.error());
+  } else if (*r) {
+    printNameAddr("Refer-To", **r);
+  }
+  if (auto p = m.assertedIdentities(); !p) {
+    malformed("P-Asserted-Identity", p.error());
+  } else {
+    for (const auto& id : *p) {
+      printNameAddr("P-Asserted-Identity", id);
+    }
+  }
+  const std::pair<const char*, sip::HeaderId> lists[] = {{"Supported", sip::HeaderId::Supported},
+                                                         {"Require", sip::HeaderId::Require},
+                                                         {"Allow", sip::HeaderId::Allow}};
+  for (const auto& [name, id] : lists) {
+    auto t = m.tokens(id);
+    if (!t) {
+      malformed(name, t.error());
+    } else if (!t->empty()) {
+      fmt::print("  {}: {}\n", name, printable(fmt::format("{}", fmt::join(*t, ","))));
+    }
+  }
+}
+
 void printMessage(const Message& m) {
   if (m.isRequest()) {
     fmt::print("  request: {} {} {}\n", printable(m.methodText()), uriText(m.requestUri()),
@@ -110,6 +157,7 @@ void printMessage(const Message& m) {
   for (const auto& r : m.recordRoutes()) {
     printNameAddr("Record-Route", r);
   }
+  printOnDemand(m);
   if (m.contentLength()) {
     fmt::print("  Content-Length: {}\n", *m.contentLength());
   }

@@ -47,6 +47,92 @@ std::size_t Message::count(HeaderId id) const {
   return n;
 }
 
+namespace {
+
+// Attributes an on-demand parse error to the header it came from.
+ParseError located(const Message& m, const Header& h, ParseError e) {
+  e.header = std::string(h.name);
+  e.offset += m.offsetOf(h.value);
+  return e;
+}
+
+template <class T, class ParseFn>
+Result<std::optional<T>, ParseError> single(const Message& m, HeaderId id, ParseFn parse) {
+  const Header* h = m.find(id);
+  if (h == nullptr) {
+    return std::optional<T>();
+  }
+  auto v = parse(h->value);
+  if (!v) {
+    return fail(located(m, *h, v.error()));
+  }
+  return std::optional<T>(std::move(*v));
+}
+
+}  // namespace
+
+Result<std::optional<std::uint32_t>, ParseError> Message::expires() const {
+  return single<std::uint32_t>(*this, HeaderId::Expires, parseExpires);
+}
+
+Result<std::optional<std::uint32_t>, ParseError> Message::minExpires() const {
+  return single<std::uint32_t>(*this, HeaderId::MinExpires, parseExpires);
+}
+
+Result<std::optional<ContentType>, ParseError> Message::contentType() const {
+  return single<ContentType>(*this, HeaderId::ContentType, parseContentType);
+}
+
+Result<std::optional<RetryAfter>, ParseError> Message::retryAfter() const {
+  return single<RetryAfter>(*this, HeaderId::RetryAfter, parseRetryAfter);
+}
+
+Result<std::optional<NameAddr>, ParseError> Message::referTo() const {
+  return single<NameAddr>(*this, HeaderId::ReferTo, parseNameAddr);
+}
+
+Result<std::optional<NameAddr>, ParseError> Message::referredBy() const {
+  return single<NameAddr>(*this, HeaderId::ReferredBy, parseNameAddr);
+}
+
+namespace {
+Result<std::vector<NameAddr>, ParseError> nameAddrs(const Message& m, HeaderId id) {
+  std::vector<NameAddr> out;
+  for (const Header& h : m.headers()) {
+    if (h.id != id) {
+      continue;
+    }
+    if (auto r = parseNameAddrList(h.value, out); !r) {
+      return fail(located(m, h, r.error()));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<NameAddr>, ParseError> Message::assertedIdentities() const {
+  return nameAddrs(*this, HeaderId::PAssertedIdentity);
+}
+
+Result<std::vector<NameAddr>, ParseError> Message::paths() const {
+  return nameAddrs(*this, HeaderId::Path);
+}
+
+Result<std::vector<std::string_view>, ParseError> Message::tokens(HeaderId id) const {
+  std::vector<std::string_view> out;
+  for (const Header& h : headers_) {
+    if (h.id != id) {
+      continue;
+    }
+    auto r = parseTokenList(h.value);
+    if (!r) {
+      return fail(located(*this, h, r.error()));
+    }
+    out.insert(out.end(), r->begin(), r->end());
+  }
+  return out;
+}
+
 std::string_view Message::store(std::string_view text) {
   arena_.push_back(std::make_unique<std::string>(text));
   return *arena_.back();

@@ -440,9 +440,15 @@ bool uriEquivalent(const Uri& a, const Uri& b) {
       return false;
     }
   }
+  // A repeated parameter name counts by its first occurrence on both sides, as ParamList::get
+  // reads it, so that the comparison stays reflexive and symmetric.
   for (const Param& pa : a.params) {
+    const auto va = a.params.get(pa.name);
+    if (va->data() != pa.value.data() || va->size() != pa.value.size()) {
+      continue;  // a later duplicate
+    }
     const auto vb = b.params.get(pa.name);
-    if (vb && !unescapedIEqual(pa.value, *vb)) {
+    if (vb && !unescapedIEqual(*va, *vb)) {
       return false;
     }
   }

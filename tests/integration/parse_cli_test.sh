@@ -41,6 +41,8 @@ expect_line "start line" "  request: INVITE sip:bob@acme.example SIP/2.0"
 expect_line "typed Via" "  Via: SIP/2.0/TLS sent-by=127.0.0.10:5061 branch=z9hG4bK-partner-1 rport"
 expect_line "typed From" '  From: uri=sip:jerry@partner.example display="Jerry Seinfeld" tag=a73kszlfl'
 expect_line "typed CSeq" "  CSeq: 1 INVITE"
+expect_line "on-demand Supported" "  Supported: 100rel,timer"
+expect_line "on-demand Content-Type" "  Content-Type: application/sdp"
 
 expect_exit "contacts with q" 0 "$bin" parse "$ex/register.sip"
 expect_line "contact q/expires" "  Contact: uri=sip:bob@127.0.0.20:5060 q=0.700 expires=3600"

@@ -160,3 +160,60 @@ TEST(MessageTest, FindByNameIncludesCompactForms) {
 
 }  // namespace
 }  // namespace sipedge::sip
+
+namespace sipedge::sip {
+namespace {
+
+TEST(MessageOnDemandTest, TypedValuesOfRawHeaders) {
+  const Message m = parsed(sipedge::testing::crlf(
+      "REFER sip:b@example.com SIP/2.0\n"
+      "Via: SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK1\n"
+      "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>;tag=2\nCall-ID: c\n"
+      "CSeq: 7 REFER\n"
+      "Expires: 600\nMin-Expires: 60\n"
+      "Content-Type: application/sdp\n"
+      "Retry-After: 30;duration=10\n"
+      "r: <sip:carol@example.com?Replaces=x%40y>\n"
+      "b: <sip:a@example.com>\n"
+      "P-Asserted-Identity: \"A\" <sip:a@example.com>\n"
+      "P-Asserted-Identity: <tel:+15551234>\n"
+      "Path: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\n"
+      "Supported: 100rel, timer\nk: path\nRequire: replaces\nAllow: INVITE, BYE\n"
+      "Content-Length: 0\n\n"));
+  EXPECT_EQ(m.expires().value(), 600u);
+  EXPECT_EQ(m.minExpires().value(), 60u);
+  EXPECT_EQ(m.contentType().value()->subtype, "sdp");
+  EXPECT_EQ(m.retryAfter().value()->duration(), 10u);
+  EXPECT_EQ(m.referTo().value()->uri.user, "carol");
+  EXPECT_EQ(m.referredBy().value()->uri.user, "a");
+  ASSERT_EQ(m.assertedIdentities()->size(), 2u);
+  EXPECT_EQ((*m.assertedIdentities())[1].uri.scheme, UriScheme::Tel);
+  EXPECT_EQ(m.paths()->size(), 2u);
+  EXPECT_EQ(*m.tokens(HeaderId::Supported),
+            (std::vector<std::string_view>{"100rel", "timer", "path"}));
+  EXPECT_EQ(m.tokens(HeaderId::Require)->size(), 1u);
+  EXPECT_EQ(m.tokens(HeaderId::Allow)->size(), 2u);
+  EXPECT_TRUE(m.tokens(HeaderId::Unsupported)->empty());
+}
+
+TEST(MessageOnDemandTest, AbsentAndMalformed) {
+  const std::string text = sipedge::testing::crlf(
+      "OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+      "From: <sip:a@b>;tag=1\nTo: <sip:b@b>\nCall-ID: c\nCSeq: 1 OPTIONS\n"
+      "Expires: soon\nSupported: a, <b>\nContent-Length: 0\n\n");
+  const Message m = parsed(text);
+  EXPECT_FALSE(m.contentType().value().has_value());
+  EXPECT_FALSE(m.referTo().value().has_value());
+  EXPECT_TRUE(m.assertedIdentities()->empty());
+  auto e = m.expires();
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().header, "Expires");
+  EXPECT_EQ(e.error().offset, text.find("soon"));
+  auto s = m.tokens(HeaderId::Supported);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().header, "Supported");
+  EXPECT_EQ(s.error().offset, text.find("<b>"));
+}
+
+}  // namespace
+}  // namespace sipedge::sip

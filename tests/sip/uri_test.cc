@@ -178,3 +178,19 @@ TEST(ParamListTest, IteratesWithWhitespaceAndQuotedValues) {
 
 }  // namespace
 }  // namespace sipedge::sip
+
+namespace sipedge::sip {
+namespace {
+
+// Found by sip_uri_fuzz (fuzz/corpus/sip_uri/regress-uri-equivalent-duplicate-param): a repeated
+// parameter made a URI differ from itself.
+TEST(UriTest, RepeatedParameterComparesByFirstOccurrence) {
+  const Uri u = parseOk("sip:a@example.com;lr;lr=1");
+  EXPECT_TRUE(uriEquivalent(u, u));
+  EXPECT_TRUE(uriEquivalent(u, parseOk("sip:a@example.com;lr")));
+  EXPECT_TRUE(uriEquivalent(parseOk("sip:a@example.com;lr"), u));
+  EXPECT_FALSE(uriEquivalent(u, parseOk("sip:a@example.com;lr=2")));
+}
+
+}  // namespace
+}  // namespace sipedge::sip

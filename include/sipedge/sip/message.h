@@ -82,6 +82,20 @@ class Message {
   const std::vector<NameAddr>& recordRoutes() const { return record_routes_; }
   std::string_view body() const { return body_; }
 
+  // Typed values of headers kept raw, parsed on demand (STYLE S4): nullopt when the header is
+  // absent; an error (with the header's name and byte offset) when it is malformed. List headers
+  // gather every instance in order.
+  [[nodiscard]] Result<std::optional<std::uint32_t>, ParseError> expires() const;
+  [[nodiscard]] Result<std::optional<std::uint32_t>, ParseError> minExpires() const;
+  [[nodiscard]] Result<std::optional<ContentType>, ParseError> contentType() const;
+  [[nodiscard]] Result<std::optional<RetryAfter>, ParseError> retryAfter() const;
+  [[nodiscard]] Result<std::optional<NameAddr>, ParseError> referTo() const;
+  [[nodiscard]] Result<std::optional<NameAddr>, ParseError> referredBy() const;
+  [[nodiscard]] Result<std::vector<NameAddr>, ParseError> assertedIdentities() const;
+  [[nodiscard]] Result<std::vector<NameAddr>, ParseError> paths() const;
+  // Supported, Require, Proxy-Require, Unsupported, Allow, Allow-Events.
+  [[nodiscard]] Result<std::vector<std::string_view>, ParseError> tokens(HeaderId id) const;
+
   // Byte offset of `text` (a view returned by this message) in the parsed input; 0 for text we
   // wrote ourselves.
   std::size_t offsetOf(std::string_view text) const;
