@@ -4,11 +4,13 @@
 # Configures a separate optimized build (build-bench: Release with -O2, no tests, no sanitizers),
 # builds bench/sip_parse_bench, runs it (5 repetitions, aggregates only) and prints ns/iteration,
 # items/s and the sipedge/sofia-sip and sipedge/libosip2 throughput ratios (medians).
+# The repetitions of all benchmarks are interleaved in random order, so that the host's slow and
+# fast periods (this is a shared VM: run-to-run noise of 30% was seen) hit every library alike.
 #
 # Usage: bench/run-parse-bench.sh [extra benchmark flags, e.g. --benchmark_filter=invite]
 # Environment: BUILD_DIR (default <repo>/build-bench), MIN_TIME (seconds per run, default 1),
 #              REPETITIONS (default 5), JSON_OUT (default $BUILD_DIR/sip_parse_bench.json).
-# Runtime: about 70 s for the benchmark itself on 2 cores, plus the first build.
+# Runtime: about 95 s for the benchmark itself (2 cores), plus up to WAIT_IDLE and the build.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,24 +20,7 @@ repetitions="${REPETITIONS:-5}"
 json_out="${JSON_OUT:-$build_dir/sip_parse_bench.json}"
 
 # ---- dependencies (idempotent) ----
-deps=(cmake ninja-build g++ pkg-config python3
-      libexpected-dev libcli11-dev libfmt-dev libevent-dev libssl-dev libc-ares-dev
-      libmaxminddb-dev libtomlplusplus-dev
-      libbenchmark-dev libosip2-dev libsofia-sip-ua-dev)
-missing=()
-for p in "${deps[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}" >&2
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}"
-fi
+bash "$repo/tools/install-deps.sh" bench
 
 # ---- build (Release, -O2 like the distribution builds of sofia-sip and libosip2) ----
 cmake -S "$repo" -B "$build_dir" -G Ninja \
@@ -47,15 +32,34 @@ cmake -S "$repo" -B "$build_dir" -G Ninja \
 cmake --build "$build_dir" --target sip_parse_bench
 
 # ---- run ----
-load="$(cut -d' ' -f1 /proc/loadavg)"
-echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); load average $load"
-if awk -v l="$load" 'BEGIN { exit !(l > 0.7) }'; then
-  echo "WARNING: load average $load: something else is running; the numbers will be noisy" >&2
+# Wait (up to WAIT_IDLE seconds, default 120) until the CPUs are quiet: over one second, less
+# than 15% of one core busy (steal included). The load average reacts too slowly for this.
+busy_pct() {
+  local a1 a2 a3 a4 a5 a6 a7 a8 b1 b2 b3 b4 b5 b6 b7 b8
+  read -r _ a1 a2 a3 a4 a5 a6 a7 a8 _ </proc/stat
+  sleep 1
+  read -r _ b1 b2 b3 b4 b5 b6 b7 b8 _ </proc/stat
+  local busy=$(( (b1 + b2 + b3 + b6 + b7 + b8) - (a1 + a2 + a3 + a6 + a7 + a8) ))
+  local total=$(( busy + (b4 + b5) - (a4 + a5) ))
+  echo $(( total > 0 ? busy * 100 * $(nproc) / total : 0 ))
+}
+waited=0
+while (( $(busy_pct) > 15 && waited < ${WAIT_IDLE:-120} )); do
+  if (( waited == 0 )); then echo "waiting for other processes to go quiet..." >&2; fi
+  waited=$((waited + 5))
+  sleep 4
+done
+busy="$(busy_pct)"
+echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //');" \
+     "other load before the run: ${busy}% of one core; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if (( busy > 15 )); then
+  echo "WARNING: something else is using the CPUs; the numbers will be noisy" >&2
 fi
 cmd=("$build_dir/bench/sip_parse_bench"
      --benchmark_repetitions="$repetitions"
      --benchmark_report_aggregates_only=true
      --benchmark_min_time="$min_time"
+     --benchmark_enable_random_interleaving=true
      --benchmark_format=console
      --benchmark_out_format=json --benchmark_out="$json_out"
      "$@")
@@ -75,10 +79,8 @@ for b in data["benchmarks"]:
     unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
     med[(lib, msg)] = (b["cpu_time"] * unit, b["items_per_second"], b["bytes_per_second"])
 
-msgs = []
-for (_, msg) in med:
-    if msg not in msgs:
-        msgs.append(msg)
+order = ["invite_sdp", "ok_200", "via20"]
+msgs = sorted({msg for (_, msg) in med}, key=lambda m: (order.index(m) if m in order else 99, m))
 libs = ["BM_sipedge_parse", "BM_sofia_parse", "BM_osip_parse", "BM_sipedge_b2bua"]
 
 print()

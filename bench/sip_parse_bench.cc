@@ -198,8 +198,8 @@ void readOsip(osip_message_t* m, Sink& s) {
     s.cstr("to.host", t->url->host);
     s.cstr("to.tag", osipParam(&t->gen_params, "tag"));
   }
-  for (auto* c = static_cast<osip_contact_t*>(osip_list_get_first(&m->contacts, &it));
-       c != nullptr; c = static_cast<osip_contact_t*>(osip_list_get_next(&it))) {
+  for (auto* c = static_cast<osip_contact_t*>(osip_list_get_first(&m->contacts, &it)); c != nullptr;
+       c = static_cast<osip_contact_t*>(osip_list_get_next(&it))) {
     s.cstr("contact.user", c->url != nullptr ? c->url->username : nullptr);
     s.cstr("contact.host", c->url != nullptr ? c->url->host : nullptr);
   }
@@ -238,7 +238,8 @@ sip::Message parseSipedgeOrDie(const TestMessage& t) {
 }
 
 msg_t* parseSofiaOrDie(const TestMessage& t) {
-  msg_t* msg = msg_make(sip_default_mclass(), 0, t.data.data(), static_cast<ssize_t>(t.data.size()));
+  msg_t* msg =
+      msg_make(sip_default_mclass(), 0, t.data.data(), static_cast<ssize_t>(t.data.size()));
   if (msg == nullptr) {
     die("sofia-sip msg_make returned NULL for " + t.name);
   }
@@ -308,7 +309,8 @@ void verifyParsers() {
         m.from()->tag.empty() || m.vias().back().branch.empty()) {
       die(t.name + ": unexpected values:\n" + se.out);
     }
-    std::fprintf(stderr, "verified %-10s %5zu bytes: %zu values read, identical in sipedge, "
+    std::fprintf(stderr,
+                 "verified %-10s %5zu bytes: %zu values read, identical in sipedge, "
                  "sofia-sip and libosip2 (%zu Vias)\n",
                  t.name.c_str(), t.data.size(), se.fields, via_count);
   }
@@ -372,17 +374,21 @@ void BM_osip_parse(benchmark::State& state, const TestMessage* t) {
 // INVITE leg: what the gateway does to a request it forwards on the other leg.
 bool modifyInvite(sip::Message& m) {
   m.removeTopVia();
-  if (!m.pushVia("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-bench-1")) return false;
-  if (!m.setHeader("Call-ID", "b2b-7f3a9c1e5d20@127.0.0.1")) return false;
+  if (!m.pushVia("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-bench-1"))
+    return false;
+  if (!m.setHeader("Call-ID", "b2b-7f3a9c1e5d20@127.0.0.1"))
+    return false;
   if (!m.setHeader("From", "\"Alice Example\" <sip:alice@example.com>;tag=b2b-from-42")) {
     return false;
   }
   m.removeHeaders("Record-Route");
-  if (!m.setRequestUri("sip:bob@127.0.0.2:5070")) return false;
+  if (!m.setRequestUri("sip:bob@127.0.0.2:5070"))
+    return false;
   const std::uint32_t mf = m.maxForwards().value_or(70);
   char buf[16];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, mf > 0 ? mf - 1 : 0);
-  if (ec != std::errc()) return false;
+  if (ec != std::errc())
+    return false;
   return m.setHeader("Max-Forwards", std::string_view(buf, static_cast<std::size_t>(end - buf)))
       .has_value();
 }
@@ -390,7 +396,8 @@ bool modifyInvite(sip::Message& m) {
 // 200 OK leg: the response relayed back.
 bool modifyOk(sip::Message& m) {
   m.removeTopVia();
-  if (!m.setHeader("To", "Bob <sip:bob@example.com>;tag=b2b-to-77")) return false;
+  if (!m.setHeader("To", "Bob <sip:bob@example.com>;tag=b2b-to-77"))
+    return false;
   return m.setHeader("Contact", "<sip:gw@127.0.0.1:5060;transport=udp>").has_value();
 }
 

@@ -17,9 +17,9 @@ namespace sipedge::fuzz {
 
 }  // namespace sipedge::fuzz
 
-#define FUZZ_CHECK(expr)                                                \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      ::sipedge::fuzz::propertyViolated(#expr, __FILE__, __LINE__);     \
-    }                                                                   \
+#define FUZZ_CHECK(expr)                                            \
+  do {                                                              \
+    if (!(expr)) {                                                  \
+      ::sipedge::fuzz::propertyViolated(#expr, __FILE__, __LINE__); \
+    }                                                               \
   } while (false)

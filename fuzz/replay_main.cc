@@ -1,7 +1,7 @@
-// Stand-in driver for the fuzz targets in normal builds (like reSIProcate's build/oss-fuzz/main.cpp):
-// calls LLVMFuzzerTestOneInput once per file named on the command line, or once per regular file
-// in each directory named (not recursive, sorted for a stable order). CTest runs it over the
-// committed seed corpus, under sanitizers in the sanitizer build (STYLE 34).
+// Stand-in driver for the fuzz targets in normal builds (like reSIProcate's
+// build/oss-fuzz/main.cpp): calls LLVMFuzzerTestOneInput once per file named on the command line,
+// or once per regular file in each directory named (not recursive, sorted for a stable order).
+// CTest runs it over the committed seed corpus, under sanitizers in the sanitizer build (STYLE 34).
 //
 // Exit status: 0 when at least one input ran; 1 when an argument cannot be read or nothing ran
 // (an empty or missing corpus is a configuration error, not a pass). A property violation in the
@@ -28,10 +28,13 @@ bool runFile(const std::filesystem::path& path) {
     std::fprintf(stderr, "replay: cannot open %s\n", path.c_str());
     return false;
   }
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   // Copy into an exactly-sized heap buffer so that ASan sees reads past the end of the input.
   std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
-  std::fprintf(stderr, "replay: %s (%zu bytes)\n", path.c_str(), data.size());
+  // Named before the run, and flushed, so that the input is known when the target aborts.
+  std::printf("replay: %s (%zu bytes)\n", path.c_str(), data.size());
+  std::fflush(stdout);
   LLVMFuzzerTestOneInput(data.empty() ? nullptr : data.data(), data.size());
   return true;
 }
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("replay: ran %zu inputs\n", ran);
+  std::fflush(stdout);
   if (ran == 0) {
     std::fprintf(stderr, "replay: no inputs ran\n");
     return 1;

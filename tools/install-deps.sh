@@ -10,7 +10,7 @@ build=(cmake ninja-build g++ pkg-config
 # Unit, integration and fuzz tests: GoogleTest, clang + libFuzzer runtime, real SIP peers.
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format sip-tester)
 # Benchmarks compare against the two C SIP stacks Debian ships.
-bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev)
+bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev python3)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)

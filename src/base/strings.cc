@@ -10,31 +10,33 @@ std::string toLower(std::string_view s) {
   return out;
 }
 
-std::string_view trimWs(std::string_view s) {
-  auto isWs = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && isWs(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && isWs(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::optional<std::uint64_t> parseDecimal(std::string_view s, std::uint64_t max) {
   if (s.empty()) {
     return std::nullopt;
   }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
+  std::size_t i = 0;
+  while (i + 1 < s.size() && s[i] == '0') {
+    ++i;  // leading zeros ("0068") do not count towards the digit limit
+  }
+  if (s.size() - i > 19) {
+    // Still reject non-digits before reporting overflow.
+    for (; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9') {
+        return std::nullopt;
+      }
     }
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - d) / 10) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;  // 19 digits cannot overflow 64 bits
+  for (; i < s.size(); ++i) {
+    const auto d = static_cast<unsigned>(s[i] - '0');
+    if (d > 9) {
       return std::nullopt;
     }
     v = v * 10 + d;
+  }
+  if (v > max) {
+    return std::nullopt;
   }
   return v;
 }

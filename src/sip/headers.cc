@@ -69,6 +69,38 @@ constexpr std::array<NameEntry, 42> kNames{{
     {HeaderId::WwwAuthenticate, "WWW-Authenticate", 0},
 }};
 
+// kNames is sorted by name, so the entries sharing a first letter are contiguous: one bucket per
+// letter, searched by length first (a header name costs one or two comparisons).
+struct Bucket {
+  std::uint8_t begin = 0;
+  std::uint8_t count = 0;
+};
+
+constexpr std::array<Bucket, 26> makeBuckets() {
+  std::array<Bucket, 26> b{};
+  for (std::size_t i = 0; i < kNames.size(); ++i) {
+    const int letter = asciiLower(kNames[i].name[0]) - 'a';
+    if (b[letter].count == 0) {
+      b[letter].begin = static_cast<std::uint8_t>(i);
+    }
+    ++b[letter].count;
+  }
+  return b;
+}
+
+constexpr std::array<HeaderId, 26> makeCompact() {
+  std::array<HeaderId, 26> c{};
+  for (const NameEntry& e : kNames) {
+    if (e.compact != 0) {
+      c[e.compact - 'a'] = e.id;
+    }
+  }
+  return c;
+}
+
+constexpr std::array<Bucket, 26> kBuckets = makeBuckets();
+constexpr std::array<HeaderId, 26> kCompact = makeCompact();
+
 }  // namespace
 
 HeaderId headerIdFromName(std::string_view name) {
@@ -76,17 +108,17 @@ HeaderId headerIdFromName(std::string_view name) {
     return HeaderId::Other;
   }
   const char first = asciiLower(name[0]);
-  if (name.size() == 1) {
-    for (const NameEntry& e : kNames) {
-      if (e.compact == first) {
-        return e.id;
-      }
-    }
+  if (first < 'a' || first > 'z') {
     return HeaderId::Other;
   }
-  for (const NameEntry& e : kNames) {
-    if (e.name.size() == name.size() && asciiLower(e.name[0]) == first && iequals(e.name, name)) {
-      return e.id;
+  const int letter = first - 'a';
+  if (name.size() == 1) {
+    return kCompact[letter];
+  }
+  const Bucket b = kBuckets[letter];
+  for (std::size_t i = b.begin; i < static_cast<std::size_t>(b.begin + b.count); ++i) {
+    if (kNames[i].name.size() == name.size() && iequals(kNames[i].name, name)) {
+      return kNames[i].id;
     }
   }
   return HeaderId::Other;
@@ -104,13 +136,14 @@ std::string_view canonicalName(HeaderId id) {
 namespace {
 
 // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string, with SWS
-// around ';' and '='. Validates s[pos...] up to `end` and reports the tag parameter.
-Result<void, ParseError> validateHeaderParams(std::string_view s, std::size_t pos,
-                                              ParseErrorCode code, std::string_view* tag) {
+// around ';' and '='. Validates s[pos...] up to the end, or up to a top-level ',' when in_list,
+// and returns where it stopped. Reports the tag parameter when asked.
+Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t pos, bool in_list,
+                                                 ParseErrorCode code, std::string_view* tag) {
   while (true) {
     pos = scan::skipWs(s, pos);
-    if (pos >= s.size()) {
-      return {};
+    if (pos >= s.size() || (in_list && s[pos] == ',')) {
+      return pos;
     }
     if (s[pos] != ';') {
       return fail(error(code, pos, "expected ';' before parameter"));
@@ -133,83 +166,96 @@ Result<void, ParseError> validateHeaderParams(std::string_view s, std::size_t po
           return fail(error(ParseErrorCode::BadQuotedString, v_start, "in parameter value"));
         }
       } else {
-        while (pos < s.size() &&
-               (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' || s[pos] == ']')) {
-          ++pos;
-        }
+        pos = scan::skipParamValue(s, pos);
         if (pos == v_start) {
           return fail(error(code, pos, "empty parameter value"));
         }
       }
       value = s.substr(v_start, pos - v_start);
     }
-    if (tag != nullptr && iequals(name, "tag")) {
+    if (tag != nullptr && name.size() == 3 && iequals(name, "tag")) {
       *tag = value;
     }
   }
 }
 
-}  // namespace
+Result<void, ParseError> validateHeaderParams(std::string_view s, std::size_t pos,
+                                              ParseErrorCode code, std::string_view* tag) {
+  auto end = scanHeaderParams(s, pos, false, code, tag);
+  if (!end) {
+    return fail(end.error());
+  }
+  return {};
+}
 
-Result<NameAddr, ParseError> parseNameAddr(std::string_view s) {
+std::string_view trimRight(std::string_view s) {
+  while (!s.empty() && scan::isWs(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// One ( name-addr / addr-spec ) *( SEMI generic-param ) starting at s[pos]; in a list it ends at
+// the next top-level ','. Fills `na` in place and returns where it stopped.
+Result<std::size_t, ParseError> parseNameAddrAt(std::string_view s, std::size_t pos, bool in_list,
+                                                NameAddr& na) {
   constexpr auto kCode = ParseErrorCode::BadNameAddr;
-  NameAddr na;
-  na.text = s;
-  std::size_t pos = scan::skipWs(s, 0);
-  if (pos >= s.size()) {
-    return fail(error(kCode, pos, "empty value"));
+  const std::size_t start = scan::skipWs(s, pos);
+  if (start >= s.size() || (in_list && s[start] == ',')) {
+    return fail(error(kCode, start, in_list ? "empty list element" : "empty value"));
+  }
+  std::size_t p = start;
+  if (s[p] == '"') {
+    const std::size_t q = scan::skipQuoted(s, p);
+    if (q == npos) {
+      return fail(error(ParseErrorCode::BadQuotedString, p, "in display name"));
+    }
+    na.display = s.substr(p, q - p);
+    p = scan::skipWs(s, q);
+    if (p >= s.size() || s[p] != '<') {
+      return fail(error(kCode, p, "expected '<' after display name"));
+    }
+  } else if (s[p] != '<') {
+    // Tokens followed by '<' are a display name (RFC 4475 3.1.1.6: LWS before '<' optional);
+    // anything else is an addr-spec.
+    std::size_t i = p;
+    bool spaced = false;
+    while (i < s.size() && (scan::isToken(s[i]) || scan::isWs(s[i]))) {
+      spaced |= scan::isWs(s[i]);
+      ++i;
+    }
+    if (i < s.size() && s[i] == '<') {
+      na.display = trimRight(s.substr(p, i - p));
+      p = i;
+    } else if (spaced && i < s.size() && s[i] != ';' && s[i] != ',') {
+      return fail(error(kCode, i, "bad character in display name"));
+    }
   }
   std::size_t uri_start = 0;
   std::size_t uri_end = 0;
-  if (s[pos] == '"') {
-    const std::size_t q = scan::skipQuoted(s, pos);
-    if (q == npos) {
-      return fail(error(ParseErrorCode::BadQuotedString, pos, "in display name"));
-    }
-    na.display = s.substr(pos, q - pos);
-    pos = scan::skipWs(s, q);
-    if (pos >= s.size() || s[pos] != '<') {
-      return fail(error(kCode, pos, "expected '<' after display name"));
-    }
-  } else if (s[pos] != '<') {
-    // Either tokens (display name) followed by '<', or an addr-spec.
-    const std::size_t lt = s.find('<', pos);
-    if (lt != npos) {
-      std::size_t i = pos;
-      while (i < lt && (scan::isToken(s[i]) || scan::isWs(s[i]))) {
-        ++i;
-      }
-      if (i != lt) {
-        return fail(error(kCode, i, "bad character in display name"));
-      }
-      std::size_t e = lt;
-      while (e > pos && scan::isWs(s[e - 1])) {
-        --e;
-      }
-      na.display = s.substr(pos, e - pos);
-      pos = lt;
-    }
-  }
-  if (pos < s.size() && s[pos] == '<') {
+  if (p < s.size() && s[p] == '<') {
     na.angle_brackets = true;
-    uri_start = pos + 1;
+    uri_start = p + 1;
     uri_end = s.find('>', uri_start);
     if (uri_end == npos) {
-      return fail(error(kCode, pos, "missing '>'"));
+      return fail(error(kCode, p, "missing '>'"));
     }
-    pos = uri_end + 1;
+    p = uri_end + 1;
   } else {
     // addr-spec: the URI cannot hold ';' ',' '?' or whitespace; what follows ';' are header
     // parameters (RFC 3261 20).
-    uri_start = pos;
-    uri_end = pos;
+    uri_start = p;
+    uri_end = p;
     while (uri_end < s.size() && s[uri_end] != ';' && !scan::isWs(s[uri_end])) {
+      if (s[uri_end] == ',' && in_list) {
+        break;
+      }
       if (s[uri_end] == '?' || s[uri_end] == ',') {
         return fail(error(kCode, uri_end, "URI with '?' or ',' must be in angle brackets"));
       }
       ++uri_end;
     }
-    pos = uri_end;
+    p = uri_end;
   }
   auto uri = parseUri(s.substr(uri_start, uri_end - uri_start));
   if (!uri) {
@@ -218,16 +264,23 @@ Result<NameAddr, ParseError> parseNameAddr(std::string_view s) {
     return fail(e);
   }
   na.uri = *uri;
-  const std::size_t params_start = pos;
-  auto p = validateHeaderParams(s, pos, kCode, &na.tag);
-  if (!p) {
-    return fail(p.error());
+  auto end = scanHeaderParams(s, p, in_list, kCode, &na.tag);
+  if (!end) {
+    return fail(end.error());
   }
-  std::size_t end = s.size();
-  while (end > params_start && scan::isWs(s[end - 1])) {
-    --end;
+  na.params = ParamList(trimRight(s.substr(p, *end - p)));
+  na.text = trimRight(s.substr(start, *end - start));
+  return *end;
+}
+
+}  // namespace
+
+Result<NameAddr, ParseError> parseNameAddr(std::string_view s) {
+  NameAddr na;
+  auto end = parseNameAddrAt(s, 0, false, na);
+  if (!end) {
+    return fail(end.error());
   }
-  na.params = ParamList(s.substr(params_start, end - params_start));
   return na;
 }
 
@@ -474,14 +527,26 @@ std::optional<std::uint32_t> RetryAfter::duration() const {
 
 namespace {
 
-// One via-parm: sent-protocol LWS sent-by *( SEMI via-params ).
-Result<void, ParseError> parseVia(std::string_view s, Via& via) {
+// One via-parm, sent-protocol LWS sent-by *( SEMI via-params ), starting at s[pos] and ending at
+// the next top-level ',' or the end. Fills `via` in place and returns where it stopped.
+Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, Via& via) {
   constexpr auto kCode = ParseErrorCode::BadVia;
-  via.text = s;
-  std::size_t pos = 0;
+  const std::size_t start = scan::skipWs(s, pos);
+  pos = start;
+  if (pos >= s.size() || s[pos] == ',') {
+    return fail(error(kCode, pos, "empty list element"));
+  }
+  // Fast path for the form every stack sends; the general loop below accepts LWS around '/'.
   std::string_view* parts[3] = {&via.protocol_name, &via.protocol_version, &via.transport};
-  for (int i = 0; i < 3; ++i) {
-    if (i > 0) {
+  int first_part = 0;
+  if (s.size() - pos > 8 && iequals(s.substr(pos, 8), "SIP/2.0/")) {
+    via.protocol_name = s.substr(pos, 3);
+    via.protocol_version = s.substr(pos + 4, 3);
+    pos += 8;
+    first_part = 2;
+  }
+  for (int i = first_part; i < 3; ++i) {
+    if (i > first_part) {
       pos = scan::skipWs(s, pos);
       if (pos >= s.size() || s[pos] != '/') {
         return fail(error(kCode, pos, "expected '/' in sent-protocol"));
@@ -510,7 +575,7 @@ Result<void, ParseError> parseVia(std::string_view s, Via& via) {
   const std::size_t params_start = pos;
   while (true) {
     pos = scan::skipWs(s, pos);
-    if (pos >= s.size()) {
+    if (pos >= s.size() || s[pos] == ',') {
       break;
     }
     if (s[pos] != ';') {
@@ -535,10 +600,7 @@ Result<void, ParseError> parseVia(std::string_view s, Via& via) {
           return fail(error(ParseErrorCode::BadQuotedString, v_start, "in Via parameter"));
         }
       } else {
-        while (pos < s.size() &&
-               (scan::isToken(s[pos]) || s[pos] == ':' || s[pos] == '[' || s[pos] == ']')) {
-          ++pos;
-        }
+        pos = scan::skipParamValue(s, pos);
       }
       if (pos == v_start) {
         return fail(error(kCode, pos, "empty parameter value"));
@@ -546,87 +608,95 @@ Result<void, ParseError> parseVia(std::string_view s, Via& via) {
       value = s.substr(v_start, pos - v_start);
       has_value = true;
     }
-    if (iequals(name, "branch")) {
-      if (!has_value) {
-        return fail(error(kCode, n_start, "branch without value"));
-      }
-      via.branch = value;
-    } else if (iequals(name, "received")) {
-      if (!has_value) {
-        return fail(error(kCode, n_start, "received without value"));
-      }
-      via.received = value;
-    } else if (iequals(name, "maddr")) {
-      via.maddr = value;
-    } else if (iequals(name, "rport")) {
-      via.rport = true;
-      if (has_value) {
-        auto v = parseDecimal(value, 65535);
-        if (!v) {
-          return fail(error(kCode, n_start, "bad rport"));
+    // Known parameters, told apart by length first.
+    switch (name.size()) {
+      case 6:
+        if (iequals(name, "branch")) {
+          if (!has_value) {
+            return fail(error(kCode, n_start, "branch without value"));
+          }
+          via.branch = value;
         }
-        via.rport_value = static_cast<std::uint16_t>(*v);
-      }
-    } else if (iequals(name, "ttl")) {
-      auto v = has_value ? parseDecimal(value, 255) : std::nullopt;
-      if (!v) {
-        return fail(error(kCode, n_start, "bad ttl"));
-      }
-      via.ttl = static_cast<std::uint8_t>(*v);
+        break;
+      case 8:
+        if (iequals(name, "received")) {
+          if (!has_value) {
+            return fail(error(kCode, n_start, "received without value"));
+          }
+          via.received = value;
+        }
+        break;
+      case 5:
+        if (iequals(name, "maddr")) {
+          via.maddr = value;
+        } else if (iequals(name, "rport")) {
+          via.rport = true;
+          if (has_value) {
+            std::uint32_t v = 0;
+            if (scan::parseSmallNumber(value, 0, 65535, v) != value.size()) {
+              return fail(error(kCode, n_start, "bad rport"));
+            }
+            via.rport_value = static_cast<std::uint16_t>(v);
+          }
+        }
+        break;
+      case 3:
+        if (iequals(name, "ttl")) {
+          auto v = has_value ? parseDecimal(value, 255) : std::nullopt;
+          if (!v) {
+            return fail(error(kCode, n_start, "bad ttl"));
+          }
+          via.ttl = static_cast<std::uint8_t>(*v);
+        }
+        break;
+      default: break;
     }
   }
-  via.params = ParamList(s.substr(params_start));
-  return {};
+  via.params = ParamList(trimRight(s.substr(params_start, pos - params_start)));
+  via.text = trimRight(s.substr(start, pos - start));
+  return pos;
 }
 
-template <class T, class ParseOne>
-Result<void, ParseError> parseList(std::string_view value, std::vector<T>& out, ParseErrorCode code,
-                                   ParseOne parseOne) {
-  std::optional<ParseError> err;
-  std::size_t err_at = 0;
-  const bool ok = scan::forEachListItem(
-      value,
-      [&](std::string_view item, std::size_t offset) {
-        if (item.empty()) {
-          err = error(code, offset, "empty list element");
-          return false;
-        }
-        T v;
-        auto r = parseOne(item, v);
-        if (!r) {
-          err = r.error();
-          err->offset += offset;
-          return false;
-        }
-        out.push_back(v);
-        return true;
-      },
-      &err_at);
-  if (!ok) {
-    if (!err) {
-      err = error(ParseErrorCode::BadQuotedString, err_at, "unbalanced quote or angle bracket");
-    }
-    return fail(*err);
+// Parses a comma-separated list in one pass, constructing each value in place at the end of
+// `out`; a malformed list leaves `out` as it was.
+template <class T, class ParseAt>
+Result<void, ParseError> parseListInPlace(std::string_view value, std::vector<T>& out,
+                                          ParseErrorCode code, ParseAt parseAt) {
+  const std::size_t before = out.size();
+  if (out.capacity() == 0) {
+    out.reserve(4);  // typical Via/Route/Contact counts, without regrowing
   }
-  return {};
+  std::size_t pos = 0;
+  while (true) {
+    T& item = out.emplace_back();
+    auto end = parseAt(value, pos, item);
+    if (!end) {
+      out.resize(before);  // none of a malformed list's values are kept
+      return fail(end.error());
+    }
+    pos = scan::skipWs(value, *end);
+    if (pos >= value.size()) {
+      return {};
+    }
+    if (value[pos] != ',') {
+      out.resize(before);
+      return fail(error(code, pos, "expected ',' between values"));
+    }
+    ++pos;
+  }
 }
 
 }  // namespace
 
 Result<void, ParseError> parseViaList(std::string_view value, std::vector<Via>& out) {
-  return parseList(value, out, ParseErrorCode::BadVia, parseVia);
+  return parseListInPlace(value, out, ParseErrorCode::BadVia, parseViaAt);
 }
 
 Result<void, ParseError> parseNameAddrList(std::string_view value, std::vector<NameAddr>& out) {
-  return parseList(value, out, ParseErrorCode::BadNameAddr,
-                   [](std::string_view item, NameAddr& na) -> Result<void, ParseError> {
-                     auto r = parseNameAddr(item);
-                     if (!r) {
-                       return fail(r.error());
-                     }
-                     na = *r;
-                     return {};
-                   });
+  return parseListInPlace(value, out, ParseErrorCode::BadNameAddr,
+                          [](std::string_view s, std::size_t pos, NameAddr& na) {
+                            return parseNameAddrAt(s, pos, true, na);
+                          });
 }
 
 Result<std::vector<std::string_view>, ParseError> splitList(std::string_view value) {

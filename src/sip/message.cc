@@ -369,6 +369,9 @@ std::string Message::serialize() const {
 Message Message::clone() const {
   ParseOptions opt;
   opt.tolerant = true;
+  // Datagram framing reproduces the body exactly unless Content-Length disagrees with it (a
+  // tolerant stream parse can keep such a body); stream framing never cuts the body.
+  opt.datagram = !content_length_ || *content_length_ == body_.size();
   const std::string text = serialize();
   opt.limits.max_message_bytes = text.size() + 1;
   opt.limits.max_header_section_bytes = text.size() + 1;
@@ -379,7 +382,8 @@ Message Message::clone() const {
   opt.limits.max_body_bytes = text.size() + 1;
   auto copy = parseMessage(text, opt);
   SIPEDGE_RELEASE_ASSERT(copy.has_value());
+  // The copy carries the original's verdict, not the one its re-parse reached.
+  copy->first_error_ = first_error_;
   return std::move(*copy);
 }
-
 }  // namespace sipedge::sip

@@ -23,34 +23,57 @@ enum CharClass : std::uint16_t {
   kPasswordExtra = 1 << 7,    // & = + $ ,
   kHex = 1 << 8,
   kWs = 1 << 9,  // SP HTAB
+  kDigit = 1 << 10,
+  kAlpha = 1 << 11,
+  kParamValue = 1 << 12,  // gen-value without quotes: token / host (token + ':' '[' ']')
 };
 
 constexpr std::array<std::uint16_t, 256> makeTable() {
   std::array<std::uint16_t, 256> t{};
-  for (int c = '0'; c <= '9'; ++c)
-    t[c] |= kAlnum | kHex;
-  for (int c = 'a'; c <= 'z'; ++c)
-    t[c] |= kAlnum;
-  for (int c = 'A'; c <= 'Z'; ++c)
-    t[c] |= kAlnum;
-  for (int c = 'a'; c <= 'f'; ++c)
+  for (int c = '0'; c <= '9'; ++c) {
+    t[c] |= kAlnum | kHex | kDigit;
+  }
+  for (int c = 'a'; c <= 'z'; ++c) {
+    t[c] |= kAlnum | kAlpha;
+  }
+  for (int c = 'A'; c <= 'Z'; ++c) {
+    t[c] |= kAlnum | kAlpha;
+  }
+  for (int c = 'a'; c <= 'f'; ++c) {
     t[c] |= kHex;
-  for (int c = 'A'; c <= 'F'; ++c)
+  }
+  for (int c = 'A'; c <= 'F'; ++c) {
     t[c] |= kHex;
-  for (unsigned char c : std::string_view("-_.!~*'()"))
+  }
+  for (unsigned char c : std::string_view("-_.!~*'()")) {
     t[c] |= kMark;
-  for (unsigned char c : std::string_view("&=+$,;?/"))
+  }
+  for (unsigned char c : std::string_view("&=+$,;?/")) {
     t[c] |= kUserUnreserved;
-  for (unsigned char c : std::string_view("[]/:&+$"))
+  }
+  for (unsigned char c : std::string_view("[]/:&+$")) {
     t[c] |= kParamUnreserved;
-  for (unsigned char c : std::string_view("[]/?:+$"))
+  }
+  for (unsigned char c : std::string_view("[]/?:+$")) {
     t[c] |= kHnvUnreserved;
-  for (unsigned char c : std::string_view("-.!%*_+`'~"))
+  }
+  for (unsigned char c : std::string_view("-.!%*_+`'~")) {
     t[c] |= kTokenExtra;
-  for (unsigned char c : std::string_view("-.!%*_+`'~()<>:\\\"/[]?{}"))
+  }
+  for (unsigned char c : std::string_view("-.!%*_+`'~()<>:\\\"/[]?{}")) {
     t[c] |= kWordExtra;
-  for (unsigned char c : std::string_view("&=+$,"))
+  }
+  for (unsigned char c : std::string_view("&=+$,")) {
     t[c] |= kPasswordExtra;
+  }
+  for (int c = 0; c < 256; ++c) {
+    if ((t[c] & (kAlnum | kTokenExtra)) != 0) {
+      t[c] |= kParamValue;
+    }
+  }
+  t[':'] |= kParamValue;
+  t['['] |= kParamValue;
+  t[']'] |= kParamValue;
   t[' '] |= kWs;
   t['\t'] |= kWs;
   return t;
@@ -87,6 +110,34 @@ constexpr std::size_t skipToken(std::string_view s, std::size_t pos) {
   while (pos < s.size() && isToken(s[pos])) {
     ++pos;
   }
+  return pos;
+}
+
+// Index past a run of gen-value characters (token / host) starting at `pos`.
+constexpr std::size_t skipParamValue(std::string_view s, std::size_t pos) {
+  while (pos < s.size() && is(s[pos], kParamValue)) {
+    ++pos;
+  }
+  return pos;
+}
+
+// Parses 1*DIGIT at s[pos...] into `value` if it is at most `max` (and at most 10 digits, which
+// every SIP port, octet and counter fits); returns the index past the digits, or npos.
+constexpr std::size_t parseSmallNumber(std::string_view s, std::size_t pos, std::uint32_t max,
+                                       std::uint32_t& value) {
+  const std::size_t start = pos;
+  std::uint64_t v = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    v = v * 10 + static_cast<unsigned>(s[pos] - '0');
+    if (v > max || pos - start >= 10) {
+      return std::string_view::npos;
+    }
+    ++pos;
+  }
+  if (pos == start) {
+    return std::string_view::npos;
+  }
+  value = static_cast<std::uint32_t>(v);
   return pos;
 }
 

@@ -20,29 +20,22 @@ ParseError uriError(std::size_t offset, const char* detail) {
 }
 
 bool isIPv4(std::string_view h) {
-  int parts = 0;
-  std::size_t i = 0;
-  while (i <= h.size()) {
-    std::size_t j = i;
-    while (j < h.size() && h[j] >= '0' && h[j] <= '9') {
-      ++j;
+  std::size_t pos = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (pos >= h.size() || h[pos] != '.') {
+        return false;
+      }
+      ++pos;
     }
-    if (j == i || j - i > 3) {
+    std::uint32_t octet = 0;
+    const std::size_t end = scan::parseSmallNumber(h, pos, 255, octet);
+    if (end == npos || end - pos > 3) {
       return false;
     }
-    if (!parseDecimal(h.substr(i, j - i), 255)) {
-      return false;
-    }
-    ++parts;
-    if (j == h.size()) {
-      break;
-    }
-    if (h[j] != '.') {
-      return false;
-    }
-    i = j + 1;
+    pos = end;
   }
-  return parts == 4;
+  return pos == h.size();
 }
 
 bool isIPv6Reference(std::string_view h) {
@@ -53,32 +46,6 @@ bool isIPv6Reference(std::string_view h) {
   std::memcpy(tmp.data(), h.data() + 1, h.size() - 2);
   unsigned char out[16];
   return inet_pton(AF_INET6, tmp.data(), out) == 1;
-}
-
-// hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanum and inner '-'.
-bool isHostname(std::string_view h) {
-  if (h.empty() || h.size() > 255) {
-    return false;
-  }
-  std::size_t label_start = 0;
-  for (std::size_t i = 0; i <= h.size(); ++i) {
-    if (i == h.size() || h[i] == '.') {
-      const std::size_t len = i - label_start;
-      if (len == 0) {
-        // only a single trailing dot may end the name
-        return i == h.size() && i > 0 && label_start > 0;
-      }
-      if (h[label_start] == '-' || h[i - 1] == '-') {
-        return false;
-      }
-      label_start = i + 1;
-      continue;
-    }
-    if (!scan::is(h[i], scan::kAlnum) && h[i] != '-') {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -102,39 +69,59 @@ Result<std::size_t, ParseError> parseHostPort(std::string_view s, std::size_t po
     kind = HostKind::IPv6;
     pos = close + 1;
   } else {
-    while (pos < s.size() && (scan::is(s[pos], scan::kAlnum) || s[pos] == '-' || s[pos] == '.')) {
-      ++pos;
+    // One scan classifies and checks the host: digits and dots only is an IPv4 address;
+    // otherwise hostname = *( domainlabel "." ) toplabel [ "." ], labels of alphanum with '-'
+    // only inside.
+    bool digits_dots = true;
+    bool labels_ok = true;
+    std::size_t label_start = pos;
+    for (; pos < s.size(); ++pos) {
+      const std::uint16_t cls = scan::kTable[static_cast<unsigned char>(s[pos])];
+      if ((cls & scan::kDigit) != 0) {
+        continue;
+      }
+      if ((cls & scan::kAlpha) != 0) {
+        digits_dots = false;
+        continue;
+      }
+      const char c = s[pos];
+      if (c == '.') {
+        labels_ok &= pos != label_start && s[pos - 1] != '-';
+        label_start = pos + 1;
+      } else if (c == '-') {
+        digits_dots = false;
+        labels_ok &= pos != label_start;
+      } else {
+        break;
+      }
     }
     host = s.substr(start, pos - start);
     if (host.empty()) {
       return fail(uriError(start, "missing host"));
     }
-    if (isIPv4(host)) {
-      kind = HostKind::IPv4;
-    } else if (isHostname(host)) {
-      // A name whose last label starts with a digit is a malformed IPv4 address, not a name.
-      const std::size_t dot = host.find_last_of('.', host.size() - 2);
-      const char first = host[dot == npos ? 0 : dot + 1];
-      if (first >= '0' && first <= '9' && host.find_first_not_of("0123456789.") == npos) {
+    if (digits_dots) {
+      if (!isIPv4(host)) {
         return fail(uriError(start, "bad IPv4 address"));
       }
-      kind = HostKind::Name;
+      kind = HostKind::IPv4;
     } else {
-      return fail(uriError(start, "bad host name"));
+      // The last label may be empty only as a single trailing dot after a label.
+      const bool last_ok = label_start < pos ? s[pos - 1] != '-' : label_start - 1 > start;
+      if (!labels_ok || !last_ok || host.size() > 255) {
+        return fail(uriError(start, "bad host name"));
+      }
+      kind = HostKind::Name;
     }
   }
   std::size_t p = sws ? scan::skipWs(s, pos) : pos;
   if (p < s.size() && s[p] == ':') {
     p = sws ? scan::skipWs(s, p + 1) : p + 1;
-    std::size_t end = p;
-    while (end < s.size() && s[end] >= '0' && s[end] <= '9') {
-      ++end;
-    }
-    auto v = parseDecimal(s.substr(p, end - p), 65535);
-    if (!v) {
+    std::uint32_t v = 0;
+    const std::size_t end = scan::parseSmallNumber(s, p, 65535, v);
+    if (end == npos) {
       return fail(uriError(p, "bad port"));
     }
-    port = static_cast<std::uint16_t>(*v);
+    port = static_cast<std::uint16_t>(v);
     pos = end;
   }
   return pos;

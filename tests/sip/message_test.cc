@@ -217,3 +217,26 @@ TEST(MessageOnDemandTest, AbsentAndMalformed) {
 
 }  // namespace
 }  // namespace sipedge::sip
+
+namespace sipedge::sip {
+namespace {
+
+// Found by sip_message_fuzz (fuzz/corpus/sip_message/regress-clone-stream-body): a tolerant stream
+// parse keeps a body longer than Content-Length, and clone() re-parsed it as a datagram, cutting
+// the body.
+TEST(MessageTest, CloneKeepsABodyThatDisagreesWithContentLength) {
+  ParseOptions o;
+  o.tolerant = true;
+  o.datagram = false;
+  auto m = parseMessage("MESSAGE sip:b@example.com SIP/2.0\r\nContent-Length: 1\r\n\r\nab", o);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->firstError().has_value());
+  EXPECT_EQ(m->body(), "ab");
+  const Message copy = m->clone();
+  EXPECT_EQ(copy.body(), "ab");
+  EXPECT_EQ(copy.serialize(), m->serialize());
+  EXPECT_EQ(copy.firstError()->code, m->firstError()->code);
+}
+
+}  // namespace
+}  // namespace sipedge::sip

@@ -174,3 +174,20 @@ TEST(StreamFramerTest, BufferCompactsAfterConsumption) {
 
 }  // namespace
 }  // namespace sipedge::sip
+
+namespace sipedge::sip {
+namespace {
+
+// Found by sip_stream_framer_fuzz (fuzz/corpus/sip_stream_framer/
+// regress-framer-content-length-bare-cr): the framer dropped every CR in a Content-Length value,
+// so "1<CR>2" framed a 12-byte body while the parser rejected the header.
+TEST(StreamFramerTest, BareCrInContentLengthIsRejectedLikeTheParserDoes) {
+  const Collected c =
+      run("MESSAGE sip:b@example.com SIP/2.0\r\nContent-Length: 1\r2\r\n\r\n123456789012", 1000);
+  ASSERT_TRUE(c.error.has_value());
+  EXPECT_EQ(c.error->code, ParseErrorCode::BadContentLength);
+  EXPECT_TRUE(c.frames.empty());
+}
+
+}  // namespace
+}  // namespace sipedge::sip

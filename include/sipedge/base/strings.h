@@ -14,12 +14,18 @@ constexpr char asciiLower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+constexpr bool asciiAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 constexpr bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (asciiLower(a[i]) != asciiLower(b[i])) {
+    // Equal bytes, or the same letter in the other case (which differ in bit 0x20 only).
+    const unsigned diff = static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+    if (diff != 0 && (diff != 0x20 || !asciiAlpha(b[i]))) {
       return false;
     }
   }
@@ -29,7 +35,16 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
 std::string toLower(std::string_view s);
 
 // Trims SP and HTAB (and CR/LF, which only appear in values before unfolding) on both sides.
-std::string_view trimWs(std::string_view s);
+constexpr std::string_view trimWs(std::string_view s) {
+  auto isWs = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && isWs(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && isWs(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
 
 // Parses a non-empty run of decimal digits into an unsigned value; nullopt on any non-digit or
 // on overflow past `max`.
