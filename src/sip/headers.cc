@@ -1,6 +1,8 @@
 #include "sipedge/sip/headers.h"
 
 #include <array>
+#include <cstring>
+#include <utility>
 
 #include "scan.h"
 #include "sipedge/base/strings.h"
@@ -99,6 +101,12 @@ constexpr std::array<HeaderId, 26> makeCompact() {
 }
 
 constexpr std::array<Bucket, 26> kBuckets = makeBuckets();
+
+template <std::size_t... I>
+constexpr std::array<scan::Keyword, sizeof...(I)> makeKeywords(std::index_sequence<I...>) {
+  return {scan::Keyword(kNames[I].name)...};
+}
+constexpr auto kNameKeywords = makeKeywords(std::make_index_sequence<kNames.size()>());
 constexpr std::array<HeaderId, 26> kCompact = makeCompact();
 
 }  // namespace
@@ -117,7 +125,7 @@ HeaderId headerIdFromName(std::string_view name) {
   }
   const Bucket b = kBuckets[letter];
   for (std::size_t i = b.begin; i < static_cast<std::size_t>(b.begin + b.count); ++i) {
-    if (kNames[i].name.size() == name.size() && iequals(kNames[i].name, name)) {
+    if (kNameKeywords[i].matches(name)) {
       return kNames[i].id;
     }
   }
@@ -134,6 +142,13 @@ std::string_view canonicalName(HeaderId id) {
 }
 
 namespace {
+
+constexpr scan::Keyword kTag("tag");
+constexpr scan::Keyword kBranch("branch");
+constexpr scan::Keyword kReceived("received");
+constexpr scan::Keyword kMaddr("maddr");
+constexpr scan::Keyword kRport("rport");
+constexpr scan::Keyword kTtl("ttl");
 
 // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string, with SWS
 // around ';' and '='. Validates s[pos...] up to the end, or up to a top-level ',' when in_list,
@@ -173,7 +188,7 @@ Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t
       }
       value = s.substr(v_start, pos - v_start);
     }
-    if (tag != nullptr && name.size() == 3 && iequals(name, "tag")) {
+    if (tag != nullptr && kTag.matches(name)) {
       *tag = value;
     }
   }
@@ -527,6 +542,18 @@ std::optional<std::uint32_t> RetryAfter::duration() const {
 
 namespace {
 
+// "SIP/2.0/" in any letter case, compared as one 64-bit word: OR-ing 0x20 into the three letter
+// bytes folds case there and nowhere else.
+bool isSip20Prefix(const char* p) {
+  std::uint64_t word = 0;
+  std::memcpy(&word, p, 8);
+  std::uint64_t want = 0;
+  std::memcpy(&want, "sip/2.0/", 8);
+  std::uint64_t fold = 0;
+  std::memcpy(&fold, "\x20\x20\x20\0\0\0\0\0", 8);
+  return (word | fold) == want;
+}
+
 // One via-parm, sent-protocol LWS sent-by *( SEMI via-params ), starting at s[pos] and ending at
 // the next top-level ',' or the end. Fills `via` in place and returns where it stopped.
 Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, Via& via) {
@@ -539,7 +566,7 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
   // Fast path for the form every stack sends; the general loop below accepts LWS around '/'.
   std::string_view* parts[3] = {&via.protocol_name, &via.protocol_version, &via.transport};
   int first_part = 0;
-  if (s.size() - pos > 8 && iequals(s.substr(pos, 8), "SIP/2.0/")) {
+  if (s.size() - pos > 8 && isSip20Prefix(s.data() + pos)) {
     via.protocol_name = s.substr(pos, 3);
     via.protocol_version = s.substr(pos + 4, 3);
     pos += 8;
@@ -611,7 +638,7 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
     // Known parameters, told apart by length first.
     switch (name.size()) {
       case 6:
-        if (iequals(name, "branch")) {
+        if (kBranch.matches(name)) {
           if (!has_value) {
             return fail(error(kCode, n_start, "branch without value"));
           }
@@ -619,7 +646,7 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
         }
         break;
       case 8:
-        if (iequals(name, "received")) {
+        if (kReceived.matches(name)) {
           if (!has_value) {
             return fail(error(kCode, n_start, "received without value"));
           }
@@ -627,9 +654,9 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
         }
         break;
       case 5:
-        if (iequals(name, "maddr")) {
+        if (kMaddr.matches(name)) {
           via.maddr = value;
-        } else if (iequals(name, "rport")) {
+        } else if (kRport.matches(name)) {
           via.rport = true;
           if (has_value) {
             std::uint32_t v = 0;
@@ -641,7 +668,7 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
         }
         break;
       case 3:
-        if (iequals(name, "ttl")) {
+        if (kTtl.matches(name)) {
           auto v = has_value ? parseDecimal(value, 255) : std::nullopt;
           if (!v) {
             return fail(error(kCode, n_start, "bad ttl"));
@@ -659,16 +686,16 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
 
 // Parses a comma-separated list in one pass, constructing each value in place at the end of
 // `out`; a malformed list leaves `out` as it was.
-template <class T, class ParseAt>
-Result<void, ParseError> parseListInPlace(std::string_view value, std::vector<T>& out,
-                                          ParseErrorCode code, ParseAt parseAt) {
+template <class Vector, class ParseAt>
+Result<void, ParseError> parseListInPlace(std::string_view value, Vector& out, ParseErrorCode code,
+                                          ParseAt parseAt) {
   const std::size_t before = out.size();
   if (out.capacity() == 0) {
     out.reserve(4);  // typical Via/Route/Contact counts, without regrowing
   }
   std::size_t pos = 0;
   while (true) {
-    T& item = out.emplace_back();
+    auto& item = out.emplace_back();
     auto end = parseAt(value, pos, item);
     if (!end) {
       out.resize(before);  // none of a malformed list's values are kept
@@ -688,15 +715,28 @@ Result<void, ParseError> parseListInPlace(std::string_view value, std::vector<T>
 
 }  // namespace
 
+namespace {
+Result<std::size_t, ParseError> parseNameAddrInList(std::string_view s, std::size_t pos,
+                                                    NameAddr& na) {
+  return parseNameAddrAt(s, pos, true, na);
+}
+}  // namespace
+
 Result<void, ParseError> parseViaList(std::string_view value, std::vector<Via>& out) {
   return parseListInPlace(value, out, ParseErrorCode::BadVia, parseViaAt);
 }
 
+Result<void, ParseError> parseViaList(std::string_view value, std::pmr::vector<Via>& out) {
+  return parseListInPlace(value, out, ParseErrorCode::BadVia, parseViaAt);
+}
+
 Result<void, ParseError> parseNameAddrList(std::string_view value, std::vector<NameAddr>& out) {
-  return parseListInPlace(value, out, ParseErrorCode::BadNameAddr,
-                          [](std::string_view s, std::size_t pos, NameAddr& na) {
-                            return parseNameAddrAt(s, pos, true, na);
-                          });
+  return parseListInPlace(value, out, ParseErrorCode::BadNameAddr, parseNameAddrInList);
+}
+
+Result<void, ParseError> parseNameAddrList(std::string_view value,
+                                           std::pmr::vector<NameAddr>& out) {
+  return parseListInPlace(value, out, ParseErrorCode::BadNameAddr, parseNameAddrInList);
 }
 
 Result<std::vector<std::string_view>, ParseError> splitList(std::string_view value) {

@@ -32,7 +32,7 @@ const Header* Message::find(std::string_view name) const {
 }
 
 std::size_t Message::offsetOf(std::string_view text) const {
-  const char* begin = buffer_.get();
+  const char* begin = buffer_;
   if (begin == nullptr || text.data() < begin || text.data() > begin + size_) {
     return 0;
   }
@@ -133,9 +133,33 @@ Result<std::vector<std::string_view>, ParseError> Message::tokens(HeaderId id) c
   return out;
 }
 
+std::unique_ptr<Message::Arena> Message::Arena::create(std::size_t bytes) {
+  void* block = ::operator new(sizeof(Arena) + bytes);
+  return std::unique_ptr<Arena>(new (block)
+                                    Arena(static_cast<char*>(block) + sizeof(Arena), bytes));
+}
+
+Message::Message(std::unique_ptr<Arena> arena)
+    : pool_(std::move(arena)),
+      headers_(pool_->resource()),
+      vias_(pool_->resource()),
+      contacts_(pool_->resource()),
+      routes_(pool_->resource()),
+      record_routes_(pool_->resource()) {}
+
+Message& Message::operator=(Message&& other) noexcept {
+  // The vectors' allocator is fixed at construction (it points into this message's arena), so a
+  // moved-to message is rebuilt from the source rather than assigned member by member.
+  if (this != &other) {
+    this->~Message();
+    new (this) Message(std::move(other));
+  }
+  return *this;
+}
+
 std::string_view Message::store(std::string_view text) {
-  arena_.push_back(std::make_unique<std::string>(text));
-  return *arena_.back();
+  written_.push_back(std::make_unique<std::string>(text));
+  return *written_.back();
 }
 
 Result<void, ParseError> Message::makeHeader(std::string_view name, std::string_view value,

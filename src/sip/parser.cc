@@ -152,7 +152,7 @@ Result<void, ParseError> MessageParser::checkValue(HeaderId id, std::string_view
   if (!isTyped(id)) {
     return {};
   }
-  Message scratch;
+  Message scratch(Message::Arena::create(1024));
   Header h;
   h.id = id;
   h.value = value;
@@ -167,11 +167,13 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
   if (in.size() > lim.max_message_bytes) {
     return fail(error(ParseErrorCode::MessageTooLarge, lim.max_message_bytes, "limit exceeded"));
   }
-  Message m;
-  m.buffer_ = std::make_unique_for_overwrite<char[]>(in.size());
-  std::memcpy(m.buffer_.get(), in.data(), in.size());
+  // The arena holds the bytes and, typically, every typed vector: sized from the message.
+  Message m(Message::Arena::create(in.size() + 2048 + 3 * in.size()));
+  char* bytes = static_cast<char*>(m.pool_->resource()->allocate(in.size(), 1));
+  std::memcpy(bytes, in.data(), in.size());
+  m.buffer_ = bytes;
   m.size_ = in.size();
-  const std::string_view s(m.buffer_.get(), m.size_);
+  const std::string_view s(m.buffer_, m.size_);
 
   std::optional<ParseError> first;
   auto note = [&first](ParseError e) {
@@ -254,7 +256,7 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
   }
 
   // ---- header fields ----
-  m.headers_.reserve(20);
+  m.headers_.reserve(24);
   std::size_t pos = eol + 1;
   std::size_t body_start = npos;
   while (true) {

@@ -3,9 +3,11 @@
 // Character classes of RFC 3261 25.1 as one constexpr table, and small scanning helpers shared by
 // the sip parsers. Private to src/sip.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "sipedge/sip/error.h"
@@ -97,28 +99,48 @@ constexpr bool isHex(char c) {
   return is(c, kHex);
 }
 
-// Index of the first non-whitespace character at or after `pos`.
-constexpr std::size_t skipWs(std::string_view s, std::size_t pos) {
-  while (pos < s.size() && isWs(s[pos])) {
+// Index of the first character at or after `pos` whose class is not in `mask`. Unrolled by four:
+// these runs (tokens, parameter values, host labels) are where a parser spends its time.
+constexpr std::size_t skipWhile(std::string_view s, std::size_t pos, std::uint16_t mask) {
+  const std::size_t n = s.size();
+  while (pos + 4 <= n) {
+    if (!is(s[pos], mask)) {
+      return pos;
+    }
+    if (!is(s[pos + 1], mask)) {
+      return pos + 1;
+    }
+    if (!is(s[pos + 2], mask)) {
+      return pos + 2;
+    }
+    if (!is(s[pos + 3], mask)) {
+      return pos + 3;
+    }
+    pos += 4;
+  }
+  while (pos < n && is(s[pos], mask)) {
     ++pos;
   }
   return pos;
+}
+
+// Index of the first non-whitespace character at or after `pos`.
+constexpr std::size_t skipWs(std::string_view s, std::size_t pos) {
+  // Usually there is none: test one character before entering a loop.
+  if (pos >= s.size() || !is(s[pos], kWs)) {
+    return pos;
+  }
+  return skipWhile(s, pos + 1, kWs);
 }
 
 // Index past a run of token characters starting at `pos`.
 constexpr std::size_t skipToken(std::string_view s, std::size_t pos) {
-  while (pos < s.size() && isToken(s[pos])) {
-    ++pos;
-  }
-  return pos;
+  return skipWhile(s, pos, kAlnum | kTokenExtra);
 }
 
 // Index past a run of gen-value characters (token / host) starting at `pos`.
 constexpr std::size_t skipParamValue(std::string_view s, std::size_t pos) {
-  while (pos < s.size() && is(s[pos], kParamValue)) {
-    ++pos;
-  }
-  return pos;
+  return skipWhile(s, pos, kParamValue);
 }
 
 // Parses 1*DIGIT at s[pos...] into `value` if it is at most `max` (and at most 10 digits, which
@@ -126,16 +148,14 @@ constexpr std::size_t skipParamValue(std::string_view s, std::size_t pos) {
 constexpr std::size_t parseSmallNumber(std::string_view s, std::size_t pos, std::uint32_t max,
                                        std::uint32_t& value) {
   const std::size_t start = pos;
+  const std::size_t limit = std::min(s.size(), start + 10);
   std::uint64_t v = 0;
-  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+  while (pos < limit && s[pos] >= '0' && s[pos] <= '9') {
     v = v * 10 + static_cast<unsigned>(s[pos] - '0');
-    if (v > max || pos - start >= 10) {
-      return std::string_view::npos;
-    }
     ++pos;
   }
-  if (pos == start) {
-    return std::string_view::npos;
+  if (pos == start || v > max || (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')) {
+    return std::string_view::npos;  // no digits, too large, or more than 10 digits
   }
   value = static_cast<std::uint32_t>(v);
   return pos;
@@ -194,10 +214,12 @@ bool forEachListItem(std::string_view value, Fn&& fn, std::size_t* err_at) {
   auto emit = [&](std::size_t end) {
     std::size_t b = start;
     std::size_t e = end;
-    while (b < e && isWs(value[b]))
+    while (b < e && isWs(value[b])) {
       ++b;
-    while (e > b && isWs(value[e - 1]))
+    }
+    while (e > b && isWs(value[e - 1])) {
       --e;
+    }
     return fn(value.substr(b, e - b), b);
   };
   while (i < value.size()) {
@@ -234,6 +256,50 @@ bool forEachListItem(std::string_view value, Fn&& fn, std::size_t* err_at) {
   }
   return true;
 }
+
+// Case-insensitive comparison with a keyword known at compile time (letters, digits and '-'),
+// as 64-bit words: case is folded only in the keyword's letter positions, so the comparison is
+// exact for any input. Keywords are at most 24 characters.
+void keywordTooLong();
+
+class Keyword {
+ public:
+  consteval explicit Keyword(std::string_view k) : size_(k.size()) {
+    if (k.size() > 24) {
+      keywordTooLong();  // not constexpr: a longer keyword fails to compile
+    }
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      const char c = k[i];
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      const auto lower = static_cast<std::uint64_t>(letter ? (c | 0x20) : c);
+      words_[i / 8] |= lower << (8 * (i % 8));
+      if (letter) {
+        fold_[i / 8] |= std::uint64_t{0x20} << (8 * (i % 8));
+      }
+    }
+  }
+
+  bool matches(std::string_view s) const {
+    if (s.size() != size_) {
+      return false;
+    }
+    for (std::size_t w = 0; w * 8 < size_; ++w) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, s.data() + w * 8, std::min<std::size_t>(8, size_ - w * 8));
+      if ((word | fold_[w]) != words_[w]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::size_t size() const { return size_; }
+
+ private:
+  std::size_t size_;
+  std::uint64_t words_[3] = {0, 0, 0};
+  std::uint64_t fold_[3] = {0, 0, 0};
+};
 
 inline ParseError error(ParseErrorCode code, std::size_t offset, const char* detail) {
   ParseError e;

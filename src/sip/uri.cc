@@ -69,27 +69,21 @@ Result<std::size_t, ParseError> parseHostPort(std::string_view s, std::size_t po
     kind = HostKind::IPv6;
     pos = close + 1;
   } else {
-    // One scan classifies and checks the host: digits and dots only is an IPv4 address;
-    // otherwise hostname = *( domainlabel "." ) toplabel [ "." ], labels of alphanum with '-'
-    // only inside.
-    bool digits_dots = true;
+    // One scan over host characters checks the labels; then the last label decides: a
+    // toplabel starts with a letter (RFC 3261 25.1), so one starting with a digit makes the host
+    // an IPv4 address.
     bool labels_ok = true;
     std::size_t label_start = pos;
     for (; pos < s.size(); ++pos) {
-      const std::uint16_t cls = scan::kTable[static_cast<unsigned char>(s[pos])];
-      if ((cls & scan::kDigit) != 0) {
-        continue;
-      }
-      if ((cls & scan::kAlpha) != 0) {
-        digits_dots = false;
-        continue;
+      pos = scan::skipWhile(s, pos, scan::kAlnum);  // the rest of this label
+      if (pos >= s.size()) {
+        break;
       }
       const char c = s[pos];
       if (c == '.') {
         labels_ok &= pos != label_start && s[pos - 1] != '-';
         label_start = pos + 1;
       } else if (c == '-') {
-        digits_dots = false;
         labels_ok &= pos != label_start;
       } else {
         break;
@@ -99,13 +93,14 @@ Result<std::size_t, ParseError> parseHostPort(std::string_view s, std::size_t po
     if (host.empty()) {
       return fail(uriError(start, "missing host"));
     }
-    if (digits_dots) {
+    // The last label may be empty only as a single trailing dot after a label.
+    const std::size_t last = label_start < pos ? label_start : s.rfind('.', pos - 2) + 1;
+    if (s[last] >= '0' && s[last] <= '9') {
       if (!isIPv4(host)) {
         return fail(uriError(start, "bad IPv4 address"));
       }
       kind = HostKind::IPv4;
     } else {
-      // The last label may be empty only as a single trailing dot after a label.
       const bool last_ok = label_start < pos ? s[pos - 1] != '-' : label_start - 1 > start;
       if (!labels_ok || !last_ok || host.size() > 255) {
         return fail(uriError(start, "bad host name"));
@@ -324,11 +319,14 @@ Result<Uri, ParseError> parseUri(std::string_view text) {
   }
   uri.scheme_text = scheme;
   const std::size_t pos = colon + 1;
-  if (iequals(scheme, "sip")) {
+  static constexpr scan::Keyword kSip("sip");
+  static constexpr scan::Keyword kSips("sips");
+  static constexpr scan::Keyword kTel("tel");
+  if (kSip.matches(scheme)) {
     uri.scheme = UriScheme::Sip;
-  } else if (iequals(scheme, "sips")) {
+  } else if (kSips.matches(scheme)) {
     uri.scheme = UriScheme::Sips;
-  } else if (iequals(scheme, "tel")) {
+  } else if (kTel.matches(scheme)) {
     uri.scheme = UriScheme::Tel;
   } else {
     uri.scheme = UriScheme::Other;

@@ -14,6 +14,13 @@ TEST(HeaderNamesTest, FullNamesAreCaseInsensitive) {
   EXPECT_EQ(headerIdFromName("X-Custom"), HeaderId::Other);
   EXPECT_EQ(headerIdFromName("C%6Fntact"), HeaderId::Other);  // RFC 4475 esc02
   EXPECT_EQ(headerIdFromName(""), HeaderId::Other);
+  // Case folds only letters: bytes that differ from a '-' by the case bit do not match.
+  EXPECT_EQ(headerIdFromName("CALL-ID"), HeaderId::CallId);
+  EXPECT_EQ(headerIdFromName("Call\rID"), HeaderId::Other);
+  EXPECT_EQ(headerIdFromName("Max\rForwards"), HeaderId::Other);
+  EXPECT_EQ(headerIdFromName("P-ASSERTED-IDENTITY"), HeaderId::PAssertedIdentity);
+  EXPECT_EQ(headerIdFromName("Request-Disposition"), HeaderId::RequestDisposition);
+  EXPECT_EQ(headerIdFromName("Request-Dispositio"), HeaderId::Other);
   EXPECT_EQ(canonicalName(HeaderId::CallId), "Call-ID");
   EXPECT_EQ(canonicalName(HeaderId::WwwAuthenticate), "WWW-Authenticate");
   EXPECT_EQ(canonicalName(HeaderId::Other), "");

@@ -4,6 +4,7 @@
 // Values are views into the text they were parsed from (for a Message, its own buffer).
 
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -140,6 +141,11 @@ struct RetryAfter {
 [[nodiscard]] Result<void, ParseError> parseViaList(std::string_view value, std::vector<Via>& out);
 [[nodiscard]] Result<void, ParseError> parseNameAddrList(std::string_view value,
                                                          std::vector<NameAddr>& out);
+// The same, into vectors that allocate from a memory resource (a Message's arena).
+[[nodiscard]] Result<void, ParseError> parseViaList(std::string_view value,
+                                                    std::pmr::vector<Via>& out);
+[[nodiscard]] Result<void, ParseError> parseNameAddrList(std::string_view value,
+                                                         std::pmr::vector<NameAddr>& out);
 // Supported, Require, Proxy-Require, Unsupported, Allow, Allow-Events: token lists.
 [[nodiscard]] Result<std::vector<std::string_view>, ParseError> parseTokenList(
     std::string_view value);

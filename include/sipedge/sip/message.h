@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +44,7 @@ struct ParseOptions {
 class Message {
  public:
   Message(Message&&) noexcept = default;
-  Message& operator=(Message&&) noexcept = default;
+  Message& operator=(Message&& other) noexcept;
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
   ~Message() = default;
@@ -62,24 +64,24 @@ class Message {
   std::string_view reasonPhrase() const { return reason_; }
   std::string_view version() const { return version_; }
 
-  const std::vector<Header>& headers() const { return headers_; }
+  std::span<const Header> headers() const { return headers_; }
   // The first header with this id (or name, case-insensitively, compact forms included).
   const Header* find(HeaderId id) const;
   const Header* find(std::string_view name) const;
   std::size_t count(HeaderId id) const;
 
   // Typed values, parsed eagerly.
-  const std::vector<Via>& vias() const { return vias_; }
+  std::span<const Via> vias() const { return vias_; }
   const NameAddr* from() const { return from_ ? &*from_ : nullptr; }
   const NameAddr* to() const { return to_ ? &*to_ : nullptr; }
   std::string_view callId() const { return call_id_; }
   const std::optional<CSeq>& cseq() const { return cseq_; }
   std::optional<std::uint32_t> maxForwards() const { return max_forwards_; }
   std::optional<std::uint64_t> contentLength() const { return content_length_; }
-  const std::vector<NameAddr>& contacts() const { return contacts_; }
+  std::span<const NameAddr> contacts() const { return contacts_; }
   bool contactStar() const { return contact_star_; }
-  const std::vector<NameAddr>& routes() const { return routes_; }
-  const std::vector<NameAddr>& recordRoutes() const { return record_routes_; }
+  std::span<const NameAddr> routes() const { return routes_; }
+  std::span<const NameAddr> recordRoutes() const { return record_routes_; }
   std::string_view body() const { return body_; }
 
   // Typed values of headers kept raw, parsed on demand (STYLE S4): nullopt when the header is
@@ -131,18 +133,33 @@ class Message {
 
  private:
   friend class MessageParser;
-  Message() = default;
+  // One heap block per message: a monotonic arena that holds the received bytes and the typed
+  // vectors, so that parsing a message costs one allocation and freeing it one more.
+  // Vectors that outgrow the block continue in further blocks from the heap.
+  class Arena {
+   public:
+    static std::unique_ptr<Arena> create(std::size_t bytes);
+    std::pmr::memory_resource* resource() { return &resource_; }
+    static void operator delete(void* p) { ::operator delete(p); }
+
+   private:
+    Arena(void* buffer, std::size_t size) : resource_(buffer, size) {}
+    std::pmr::monotonic_buffer_resource resource_;
+  };
+
+  explicit Message(std::unique_ptr<Arena> arena);
 
   std::string_view store(std::string_view text);
   [[nodiscard]] Result<void, ParseError> refreshTyped(HeaderId id);
   [[nodiscard]] Result<void, ParseError> makeHeader(std::string_view name, std::string_view value,
                                                     Header& out);
 
-  std::unique_ptr<char[]> buffer_;
+  std::unique_ptr<Arena> pool_;
+  const char* buffer_ = nullptr;  // the received bytes, in pool_
   std::size_t size_ = 0;
   // Text we wrote (modified values). Each string is heap-allocated once and never moves, so views
-  // into it stay valid as the arena grows and when the message is moved.
-  std::vector<std::unique_ptr<std::string>> arena_;
+  // into it stay valid as this list grows and when the message is moved.
+  std::vector<std::unique_ptr<std::string>> written_;
 
   std::string_view start_line_raw_;  // with CRLF; empty once modified
   Method method_ = Method::Unknown;
@@ -152,18 +169,18 @@ class Message {
   int status_code_ = 0;
   std::string_view reason_;
 
-  std::vector<Header> headers_;
-  std::vector<Via> vias_;
+  std::pmr::vector<Header> headers_;
+  std::pmr::vector<Via> vias_;
   std::optional<NameAddr> from_;
   std::optional<NameAddr> to_;
   std::string_view call_id_;
   std::optional<CSeq> cseq_;
   std::optional<std::uint32_t> max_forwards_;
   std::optional<std::uint64_t> content_length_;
-  std::vector<NameAddr> contacts_;
+  std::pmr::vector<NameAddr> contacts_;
   bool contact_star_ = false;
-  std::vector<NameAddr> routes_;
-  std::vector<NameAddr> record_routes_;
+  std::pmr::vector<NameAddr> routes_;
+  std::pmr::vector<NameAddr> record_routes_;
   std::string_view body_;
   std::optional<ParseError> first_error_;
 };
