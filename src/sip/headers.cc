@@ -152,9 +152,11 @@ constexpr scan::Keyword kTtl("ttl");
 
 // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string, with SWS
 // around ';' and '='. Validates s[pos...] up to the end, or up to a top-level ',' when in_list,
-// and returns where it stopped. Reports the tag parameter when asked.
-Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t pos, bool in_list,
-                                                 ParseErrorCode code, std::string_view* tag) {
+// calls on_param(name, value, has_value, name_offset) for each parameter (it may reject one by
+// returning an error), and returns where it stopped.
+template <class OnParam>
+Result<std::size_t, ParseError> scanParams(std::string_view s, std::size_t pos, bool in_list,
+                                           ParseErrorCode code, OnParam&& on_param) {
   while (true) {
     pos = scan::skipWs(s, pos);
     if (pos >= s.size() || (in_list && s[pos] == ',')) {
@@ -172,6 +174,7 @@ Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t
     const std::string_view name = s.substr(name_start, pos - name_start);
     pos = scan::skipWs(s, pos);
     std::string_view value;
+    bool has_value = false;
     if (pos < s.size() && s[pos] == '=') {
       pos = scan::skipWs(s, pos + 1);
       const std::size_t v_start = pos;
@@ -187,11 +190,25 @@ Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t
         }
       }
       value = s.substr(v_start, pos - v_start);
+      has_value = true;
     }
-    if (tag != nullptr && kTag.matches(name)) {
-      *tag = value;
+    if (auto r = on_param(name, value, has_value, name_start); !r) {
+      return fail(r.error());
     }
   }
+}
+
+// Header parameters of a name-addr or media type; reports the tag parameter when asked.
+Result<std::size_t, ParseError> scanHeaderParams(std::string_view s, std::size_t pos, bool in_list,
+                                                 ParseErrorCode code, std::string_view* tag) {
+  return scanParams(s, pos, in_list, code,
+                    [tag](std::string_view name, std::string_view value, bool,
+                          std::size_t) -> Result<void, ParseError> {
+                      if (tag != nullptr && kTag.matches(name)) {
+                        *tag = value;
+                      }
+                      return {};
+                    });
 }
 
 Result<void, ParseError> validateHeaderParams(std::string_view s, std::size_t pos,
@@ -600,85 +617,59 @@ Result<std::size_t, ParseError> parseViaAt(std::string_view s, std::size_t pos, 
   }
   pos = *hp;
   const std::size_t params_start = pos;
-  while (true) {
-    pos = scan::skipWs(s, pos);
-    if (pos >= s.size() || s[pos] == ',') {
-      break;
-    }
-    if (s[pos] != ';') {
-      return fail(error(kCode, pos, "expected ';' before parameter"));
-    }
-    pos = scan::skipWs(s, pos + 1);
-    const std::size_t n_start = pos;
-    pos = scan::skipToken(s, pos);
-    if (pos == n_start) {
-      return fail(error(kCode, pos, "empty parameter name"));
-    }
-    const std::string_view name = s.substr(n_start, pos - n_start);
-    pos = scan::skipWs(s, pos);
-    std::string_view value;
-    bool has_value = false;
-    if (pos < s.size() && s[pos] == '=') {
-      pos = scan::skipWs(s, pos + 1);
-      const std::size_t v_start = pos;
-      if (pos < s.size() && s[pos] == '"') {
-        pos = scan::skipQuoted(s, pos);
-        if (pos == npos) {
-          return fail(error(ParseErrorCode::BadQuotedString, v_start, "in Via parameter"));
-        }
-      } else {
-        pos = scan::skipParamValue(s, pos);
-      }
-      if (pos == v_start) {
-        return fail(error(kCode, pos, "empty parameter value"));
-      }
-      value = s.substr(v_start, pos - v_start);
-      has_value = true;
-    }
-    // Known parameters, told apart by length first.
-    switch (name.size()) {
-      case 6:
-        if (kBranch.matches(name)) {
-          if (!has_value) {
-            return fail(error(kCode, n_start, "branch without value"));
-          }
-          via.branch = value;
-        }
-        break;
-      case 8:
-        if (kReceived.matches(name)) {
-          if (!has_value) {
-            return fail(error(kCode, n_start, "received without value"));
-          }
-          via.received = value;
-        }
-        break;
-      case 5:
-        if (kMaddr.matches(name)) {
-          via.maddr = value;
-        } else if (kRport.matches(name)) {
-          via.rport = true;
-          if (has_value) {
-            std::uint32_t v = 0;
-            if (scan::parseSmallNumber(value, 0, 65535, v) != value.size()) {
-              return fail(error(kCode, n_start, "bad rport"));
+  // via-params: the known ones are read into their fields (told apart by length first).
+  auto end = scanParams(
+      s, pos, true, kCode,
+      [&via](std::string_view name, std::string_view value, bool has_value,
+             std::size_t at) -> Result<void, ParseError> {
+        switch (name.size()) {
+          case 6:
+            if (kBranch.matches(name)) {
+              if (!has_value) {
+                return fail(error(kCode, at, "branch without value"));
+              }
+              via.branch = value;
             }
-            via.rport_value = static_cast<std::uint16_t>(v);
-          }
+            break;
+          case 8:
+            if (kReceived.matches(name)) {
+              if (!has_value) {
+                return fail(error(kCode, at, "received without value"));
+              }
+              via.received = value;
+            }
+            break;
+          case 5:
+            if (kMaddr.matches(name)) {
+              via.maddr = value;
+            } else if (kRport.matches(name)) {
+              via.rport = true;
+              if (has_value) {
+                std::uint32_t v = 0;
+                if (scan::parseSmallNumber(value, 0, 65535, v) != value.size()) {
+                  return fail(error(kCode, at, "bad rport"));
+                }
+                via.rport_value = static_cast<std::uint16_t>(v);
+              }
+            }
+            break;
+          case 3:
+            if (kTtl.matches(name)) {
+              std::uint32_t v = 0;
+              if (!has_value || scan::parseSmallNumber(value, 0, 255, v) != value.size()) {
+                return fail(error(kCode, at, "bad ttl"));
+              }
+              via.ttl = static_cast<std::uint8_t>(v);
+            }
+            break;
+          default: break;
         }
-        break;
-      case 3:
-        if (kTtl.matches(name)) {
-          auto v = has_value ? parseDecimal(value, 255) : std::nullopt;
-          if (!v) {
-            return fail(error(kCode, n_start, "bad ttl"));
-          }
-          via.ttl = static_cast<std::uint8_t>(*v);
-        }
-        break;
-      default: break;
-    }
+        return {};
+      });
+  if (!end) {
+    return fail(end.error());
   }
+  pos = *end;
   via.params = ParamList(trimRight(s.substr(params_start, pos - params_start)));
   via.text = trimRight(s.substr(start, pos - start));
   return pos;

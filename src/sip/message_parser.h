@@ -17,6 +17,9 @@ class MessageParser {
   static void clearTyped(Message& m, HeaderId id);
   // Whether `id` has a typed field in Message.
   static bool isTyped(HeaderId id);
+  // Whether a response to `m` can be addressed (RFC 3261 8.2.6): a request other than ACK that
+  // carries the headers a response copies (Via, From, To, Call-ID, CSeq), valid or not.
+  static bool addressable(const Message& m);
   // Validates `value` as the given header without touching a message.
   static Result<void, ParseError> checkValue(HeaderId id, std::string_view value);
 };

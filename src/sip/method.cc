@@ -43,10 +43,6 @@ std::string_view methodName(Method m) {
   return {};
 }
 
-bool isTokenChar(char c) {
-  return scan::isToken(c);
-}
-
 bool isToken(std::string_view s) {
   return !s.empty() && scan::skipToken(s, 0) == s.size();
 }

@@ -43,6 +43,12 @@ std::size_t badReasonChar(std::string_view r) {
 
 }  // namespace
 
+bool MessageParser::addressable(const Message& m) {
+  return m.isRequest() && m.method() != Method::Ack && m.find(HeaderId::Via) != nullptr &&
+         m.find(HeaderId::From) != nullptr && m.find(HeaderId::To) != nullptr &&
+         m.find(HeaderId::CallId) != nullptr && m.find(HeaderId::CSeq) != nullptr;
+}
+
 bool MessageParser::isTyped(HeaderId id) {
   switch (id) {
     case HeaderId::Via:
@@ -306,17 +312,7 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
     h.raw = s.substr(field_start, field_end - field_start);
     std::string_view content = h.raw.substr(0, h.raw.size() - 2);
     if (folded) {
-      // LWS = [*WSP CRLF] 1*WSP: drop the CRLFs, keep the whitespace.
-      std::string unfolded;
-      unfolded.reserve(content.size());
-      for (std::size_t i = 0; i < content.size(); ++i) {
-        if (content[i] == '\r' && i + 1 < content.size() && content[i + 1] == '\n') {
-          ++i;
-          continue;
-        }
-        unfolded.push_back(content[i]);
-      }
-      content = m.store(unfolded);
+      content = m.store(scan::unfold(content));
     }
     const std::size_t name_end = scan::skipToken(content, 0);
     h.name = content.substr(0, name_end);
@@ -377,10 +373,7 @@ Result<Message, ParseError> MessageParser::parse(std::string_view in, const Pars
 
   if (first) {
     // A 400 can be addressed when this is a request (not ACK) with the headers a response copies.
-    first->addressable = m.isRequest() && m.method_ != Method::Ack &&
-                         m.find(HeaderId::Via) != nullptr && m.find(HeaderId::From) != nullptr &&
-                         m.find(HeaderId::To) != nullptr && m.find(HeaderId::CallId) != nullptr &&
-                         m.find(HeaderId::CSeq) != nullptr;
+    first->addressable = addressable(m);
     if (!opt.tolerant) {
       return fail(std::move(*first));
     }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "sipedge/sip/error.h"
@@ -91,9 +92,6 @@ constexpr bool isWs(char c) {
 }
 constexpr bool isToken(char c) {
   return is(c, kAlnum | kTokenExtra);
-}
-constexpr bool isUnreserved(char c) {
-  return is(c, kAlnum | kMark);
 }
 constexpr bool isHex(char c) {
   return is(c, kHex);
@@ -300,6 +298,22 @@ class Keyword {
   std::uint64_t words_[3] = {0, 0, 0};
   std::uint64_t fold_[3] = {0, 0, 0};
 };
+
+// Joins a folded header field (RFC 3261 7.3.1): each CRLF is dropped and the whitespace that
+// follows it kept. A CR not followed by LF stays, so that value parsers reject it. The parser and
+// the stream framer both use this, so they agree on every value (Content-Length above all).
+inline std::string unfold(std::string_view folded) {
+  std::string out;
+  out.reserve(folded.size());
+  for (std::size_t i = 0; i < folded.size(); ++i) {
+    if (folded[i] == '\r' && i + 1 < folded.size() && folded[i + 1] == '\n') {
+      ++i;
+      continue;
+    }
+    out.push_back(folded[i]);
+  }
+  return out;
+}
 
 inline ParseError error(ParseErrorCode code, std::size_t offset, const char* detail) {
   ParseError e;

@@ -36,18 +36,7 @@ Result<std::optional<std::uint64_t>, ParseError> findContentLength(std::string_v
     const std::size_t colon = scan::skipWs(field, name_end);
     if (name_end > 0 && colon < field.size() && field[colon] == ':' &&
         headerIdFromName(field.substr(0, name_end)) == HeaderId::ContentLength) {
-      // Unfold exactly as the parser does (drop CRLF pairs, keep the whitespace), so that a
-      // stray CR makes the value invalid here too: framer and parser must agree on where a
-      // message ends, or a peer could smuggle one message inside another.
-      std::string value;
-      const std::string_view raw = field.substr(colon + 1);
-      for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
-          ++i;
-          continue;
-        }
-        value.push_back(raw[i]);
-      }
+      const std::string value = scan::unfold(field.substr(colon + 1));
       auto cl = parseContentLength(value);
       if (!cl) {
         ParseError e = cl.error();

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "message_parser.h"
 #include "scan.h"
 #include "sipedge/base/strings.h"
 #include "sipedge/sip/message.h"
@@ -22,10 +23,7 @@ ParseError missing(const Message& msg, std::string_view name) {
 
 Result<void, ParseError> validate(const Message& msg) {
   auto addressable = [&](ParseError e) {
-    e.addressable = msg.isRequest() && msg.method() != Method::Ack &&
-                    msg.find(HeaderId::Via) != nullptr && msg.find(HeaderId::From) != nullptr &&
-                    msg.find(HeaderId::To) != nullptr && msg.find(HeaderId::CallId) != nullptr &&
-                    msg.find(HeaderId::CSeq) != nullptr;
+    e.addressable = MessageParser::addressable(msg);
     return fail(std::move(e));
   };
   if (msg.firstError()) {

@@ -29,6 +29,5 @@ std::string_view methodName(Method m);  // "" for Unknown
 
 // token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 bool isToken(std::string_view s);
-bool isTokenChar(char c);
 
 }  // namespace sipedge::sip
