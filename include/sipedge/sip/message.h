@@ -4,6 +4,11 @@
 // header is kept, in order, as a name and a value viewing those bytes, and the headers the stack
 // works with are parsed eagerly into typed values (STYLE S4). Unmodified headers serialize byte
 // for byte; modified ones serialize canonically.
+//
+// Memory: one arena block per message holds the received bytes and the typed vectors (one
+// allocation to parse, one to free); text written by the modifiers is kept beside it. Views
+// returned by the accessors stay valid while the message lives, moves included. Spans returned by
+// headers()/vias()/... are invalidated by a modification of the same kind of header.
 
 #include <cstdint>
 #include <memory>
