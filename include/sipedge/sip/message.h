@@ -6,9 +6,9 @@
 // for byte; modified ones serialize canonically.
 //
 // Memory: one arena block per message holds the received bytes and the typed vectors (one
-// allocation to parse, one to free); text written by the modifiers is kept beside it. Views
-// returned by the accessors stay valid while the message lives, moves included. Spans returned by
-// headers()/vias()/... are invalidated by a modification of the same kind of header.
+// allocation to parse, one to free); text written by the modifiers is kept beside it. String
+// views returned by the accessors stay valid while the message lives, moves included; the spans
+// (headers(), vias(), ...) and pointers (from(), find(), ...) are invalidated by any modification.
 
 #include <cstdint>
 #include <memory>
