@@ -17,7 +17,7 @@ cd "$repo"
 
 seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=${FUZZ_TARGETS:-"sip_message sip_uri sip_stream_framer"}
+targets=${FUZZ_TARGETS:-"sip_message sip_uri sip_stream_framer txn_fsm"}
 dict="$repo/fuzz/dict/sip.dict"
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then

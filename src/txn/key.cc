@@ -1,0 +1,89 @@
+#include "sipedge/txn/key.h"
+
+#include "sipedge/base/strings.h"
+
+namespace sipedge::txn {
+namespace {
+
+constexpr std::string_view kMagicCookie = "z9hG4bK";
+
+void append(std::string& out, std::string_view part) {
+  out += part;
+  out += '\x1f';  // unit separator: cannot occur in any SIP token or URI
+}
+
+void appendSentBy(std::string& out, const sip::Via& via) {
+  out += toLower(via.host);  // host names compare case-insensitively
+  out += ':';
+  out += via.port ? std::to_string(*via.port) : std::string();
+  out += '\x1f';
+}
+
+std::optional<Key> keyFor(const sip::Message& m, std::string_view method) {
+  if (m.vias().empty() || !m.cseq()) {
+    return std::nullopt;
+  }
+  const sip::Via& top = m.vias().front();
+  Key key;
+  if (isRfc3261Branch(top.branch)) {
+    // 17.2.3: branch, sent-by and method.
+    key.text.reserve(top.branch.size() + top.host.size() + 24);
+    append(key.text, "3261");
+    append(key.text, top.branch);
+    appendSentBy(key.text, top);
+    append(key.text, method);
+    return key;
+  }
+  // RFC 2543 fallback.
+  append(key.text, "2543");
+  append(key.text, m.isRequest() ? sip::toString(m.requestUri()) : std::string());
+  append(key.text, m.from() != nullptr ? m.from()->tag : std::string_view());
+  const bool invite_or_ack = method == "INVITE";
+  append(key.text, (invite_or_ack || m.to() == nullptr) ? std::string_view() : m.to()->tag);
+  append(key.text, m.callId());
+  append(key.text, std::to_string(m.cseq()->number));
+  append(key.text, top.text);
+  append(key.text, method);
+  return key;
+}
+
+}  // namespace
+
+bool isRfc3261Branch(std::string_view branch) {
+  return branch.size() > kMagicCookie.size() && branch.substr(0, kMagicCookie.size()) == kMagicCookie;
+}
+
+std::optional<Key> serverKey(const sip::Message& request) {
+  if (!request.isRequest()) {
+    return std::nullopt;
+  }
+  const std::string_view method =
+      request.method() == sip::Method::Ack ? std::string_view("INVITE") : request.methodText();
+  return keyFor(request, method);
+}
+
+std::optional<Key> cancelledInviteKey(const sip::Message& cancel) {
+  if (!cancel.isRequest() || cancel.method() != sip::Method::Cancel) {
+    return std::nullopt;
+  }
+  return keyFor(cancel, "INVITE");
+}
+
+std::optional<Key> clientKey(const sip::Message& response) {
+  if (response.vias().empty() || !response.cseq() || response.vias().front().branch.empty()) {
+    return std::nullopt;
+  }
+  Key key;
+  append(key.text, response.vias().front().branch);
+  append(key.text, response.cseq()->method_text);
+  return key;
+}
+
+std::optional<Key> clientKeyOfRequest(const sip::Message& request) {
+  if (!request.isRequest()) {
+    return std::nullopt;
+  }
+  return clientKey(request);
+}
+
+}  // namespace sipedge::txn
