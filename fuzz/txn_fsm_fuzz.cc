@@ -26,7 +26,9 @@ class Bytes {
   std::size_t i_ = 0;
 };
 
-bool isClient(Machine m) { return m == Machine::InviteClient || m == Machine::NonInviteClient; }
+bool isClient(Machine m) {
+  return m == Machine::InviteClient || m == Machine::NonInviteClient;
+}
 
 // Where RFC 3261 lets a live transaction wait with no timer of its own running.
 bool mayWaitWithoutTimer(const State& s) {
@@ -56,7 +58,8 @@ class Driver {
       const Action& a = s.actions[i];
       if (const auto* st = std::get_if<StartTimer>(&a)) {
         FUZZ_CHECK(st->after.count() > 0);
-        const bool retransmit = st->id == TimerId::A || st->id == TimerId::E || st->id == TimerId::G;
+        const bool retransmit =
+            st->id == TimerId::A || st->id == TimerId::E || st->id == TimerId::G;
         FUZZ_CHECK(!(retransmit && s.state.reliable));
         if (st->id == TimerId::E || st->id == TimerId::G) {
           FUZZ_CHECK(st->after <= timers_.t2);
@@ -77,8 +80,10 @@ class Driver {
         FUZZ_CHECK(!client);
       }
     }
-    const bool ended = !s.actions.empty() && std::holds_alternative<Terminate>(s.actions[s.actions.size() - 1]);
-    FUZZ_CHECK((s.state.phase == Phase::Terminated) == (ended || before.phase == Phase::Terminated));
+    const bool ended =
+        !s.actions.empty() && std::holds_alternative<Terminate>(s.actions[s.actions.size() - 1]);
+    FUZZ_CHECK((s.state.phase == Phase::Terminated) ==
+               (ended || before.phase == Phase::Terminated));
     if (s.state.phase == Phase::Terminated) {
       running_.clear();
     }

@@ -7,9 +7,15 @@
 namespace sipedge::txn {
 namespace {
 
-bool isProvisional(int status) { return status >= 100 && status <= 199; }
-bool isSuccess(int status) { return status >= 200 && status <= 299; }
-bool isFinal(int status) { return status >= 200 && status <= 699; }
+bool isProvisional(int status) {
+  return status >= 100 && status <= 199;
+}
+bool isSuccess(int status) {
+  return status >= 200 && status <= 299;
+}
+bool isFinal(int status) {
+  return status >= 200 && status <= 699;
+}
 
 // Builds the next state and its actions.
 class Transition {
@@ -148,8 +154,7 @@ Step inviteClient(Transition t, const Input& in) {
             } else {
               return t.ignored();
             }
-          default:
-            return t.ignored();
+          default: return t.ignored();
         }
       },
       in);
@@ -202,8 +207,7 @@ Step nonInviteClient(Transition t, const Input& in) {
               }
             }
             return t.ignored();
-          default:
-            return t.ignored();
+          default: return t.ignored();
         }
       },
       in);
@@ -307,8 +311,7 @@ Step inviteServer(Transition t, const Input& in) {
             } else {
               return t.ignored();
             }
-          default:
-            return t.ignored();
+          default: return t.ignored();
         }
       },
       in);
@@ -364,8 +367,7 @@ Step nonInviteServer(Transition t, const Input& in) {
             } else {
               return t.ignored();
             }
-          default:
-            return t.ignored();
+          default: return t.ignored();
         }
       },
       in);
@@ -400,10 +402,8 @@ Step start(Machine machine, bool reliable, const TimerConfig& timers, bool proxy
         t.startTimer(TimerId::E, timers.t1);
       }
       return t.startTimer(TimerId::F, timers.timerB()).done();
-    case Machine::InviteServer:
-      return t.to(Phase::Proceeding).done();
-    case Machine::NonInviteServer:
-      return t.to(Phase::Trying).done();
+    case Machine::InviteServer: return t.to(Phase::Proceeding).done();
+    case Machine::NonInviteServer: return t.to(Phase::Trying).done();
   }
   return t.done();
 }
@@ -445,6 +445,8 @@ std::string_view phaseName(Phase p) {
   return "?";
 }
 
-char timerName(TimerId t) { return static_cast<char>('A' + static_cast<int>(t)); }
+char timerName(TimerId t) {
+  return static_cast<char>('A' + static_cast<int>(t));
+}
 
 }  // namespace sipedge::txn

@@ -50,7 +50,8 @@ std::optional<Key> keyFor(const sip::Message& m, std::string_view method) {
 }  // namespace
 
 bool isRfc3261Branch(std::string_view branch) {
-  return branch.size() > kMagicCookie.size() && branch.substr(0, kMagicCookie.size()) == kMagicCookie;
+  return branch.size() > kMagicCookie.size() &&
+         branch.substr(0, kMagicCookie.size()) == kMagicCookie;
 }
 
 std::optional<Key> serverKey(const sip::Message& request) {

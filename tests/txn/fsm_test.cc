@@ -82,9 +82,15 @@ class Scenario {
   State state_;
 };
 
-TimerFired fire(TimerId id) { return TimerFired{id}; }
-ResponseReceived response(int status) { return ResponseReceived{status}; }
-TuResponse tu(int status) { return TuResponse{status}; }
+TimerFired fire(TimerId id) {
+  return TimerFired{id};
+}
+ResponseReceived response(int status) {
+  return ResponseReceived{status};
+}
+TuResponse tu(int status) {
+  return TuResponse{status};
+}
 
 // ---- INVITE client (17.1.1) ----
 

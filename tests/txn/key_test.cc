@@ -35,12 +35,12 @@ sip::Message request(std::string_view method, std::string_view branch,
 }
 
 sip::Message response(int status, std::string_view branch, std::string_view cseq_method) {
-  auto m = sip::parseMessage(crlf("SIP/2.0 " + std::to_string(status) +
-                                  " X\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=" +
-                                  std::string(branch) +
-                                  "\nFrom: <sip:alice@example.net>;tag=f1\nTo: <sip:bob@example.com>;tag=t9\n"
-                                  "Call-ID: c1@127.0.0.1\nCSeq: 7 " +
-                                  std::string(cseq_method) + "\nContent-Length: 0\n\n"));
+  auto m = sip::parseMessage(
+      crlf("SIP/2.0 " + std::to_string(status) +
+           " X\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=" + std::string(branch) +
+           "\nFrom: <sip:alice@example.net>;tag=f1\nTo: <sip:bob@example.com>;tag=t9\n"
+           "Call-ID: c1@127.0.0.1\nCSeq: 7 " +
+           std::string(cseq_method) + "\nContent-Length: 0\n\n"));
   EXPECT_TRUE(m.has_value());
   return std::move(*m);
 }
@@ -101,7 +101,8 @@ TEST(ClientKeyTest, ResponsesMatchByBranchAndCSeqMethod) {
 
 TEST(KeyTest, HashableForTheTransactionTable) {
   std::hash<Key> h;
-  EXPECT_EQ(h(*serverKey(request("INVITE", "z9hG4bK-1"))), h(*serverKey(request("INVITE", "z9hG4bK-1"))));
+  EXPECT_EQ(h(*serverKey(request("INVITE", "z9hG4bK-1"))),
+            h(*serverKey(request("INVITE", "z9hG4bK-1"))));
 }
 
 }  // namespace

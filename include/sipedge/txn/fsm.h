@@ -47,10 +47,10 @@ char timerName(TimerId t);
 struct State {
   Machine machine = Machine::NonInviteClient;
   Phase phase = Phase::Trying;
-  bool reliable = false;        // TCP/TLS/SCTP: no retransmissions, zero-length wait timers
-  bool proxy_timer_c = false;   // INVITE client run by a proxy or B2BUA: timer C
-  Duration interval{0};         // current retransmission interval of timer A, E or G
-  int last_response = 0;        // server: status of the last response sent (0: none)
+  bool reliable = false;       // TCP/TLS/SCTP: no retransmissions, zero-length wait timers
+  bool proxy_timer_c = false;  // INVITE client run by a proxy or B2BUA: timer C
+  Duration interval{0};        // current retransmission interval of timer A, E or G
+  int last_response = 0;       // server: status of the last response sent (0: none)
   bool operator==(const State&) const = default;
 };
 
@@ -85,15 +85,14 @@ struct StopTimer {
 struct PassResponse {  // client: hand the response to the TU
   int status = 0;
 };
-struct PassAck {};           // INVITE server in Accepted: the ACK for a 2xx goes to the TU
-struct Timeout {};           // client: timer B/F fired, the TU treats it as 408; server: no ACK (H)
-struct TransportFailed {};   // the TU treats it as 503 (RFC 3261 8.1.3.1)
-struct TimerCExpired {};     // proxy INVITE client: the TU cancels or answers 408 (16.8)
-struct Terminate {};         // the transaction is over: remove it
+struct PassAck {};          // INVITE server in Accepted: the ACK for a 2xx goes to the TU
+struct Timeout {};          // client: timer B/F fired, the TU treats it as 408; server: no ACK (H)
+struct TransportFailed {};  // the TU treats it as 503 (RFC 3261 8.1.3.1)
+struct TimerCExpired {};    // proxy INVITE client: the TU cancels or answers 408 (16.8)
+struct Terminate {};        // the transaction is over: remove it
 
-using Action = std::variant<SendRequest, SendAck, SendResponse, StartTimer, StopTimer,
-                            PassResponse, PassAck, Timeout, TransportFailed, TimerCExpired,
-                            Terminate>;
+using Action = std::variant<SendRequest, SendAck, SendResponse, StartTimer, StopTimer, PassResponse,
+                            PassAck, Timeout, TransportFailed, TimerCExpired, Terminate>;
 
 // A bounded list of actions (no step produces more than a handful).
 class Actions {
