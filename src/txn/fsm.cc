@@ -53,324 +53,271 @@ class Transition {
   const TimerConfig& timers_;
 };
 
+// Each machine is a set of handlers, one per input it understands; whatever has no handler of
+// its own is ignored by the catch-all below. Each handler switches on the phase.
+struct InviteClient {};
+struct NonInviteClient {};
+struct InviteServer {};
+struct NonInviteServer {};
+
+template <class Machine, class In>
+Step on(Machine, Transition& t, const In&) {
+  return t.ignored();
+}
+
 // ---- INVITE client: RFC 3261 17.1.1.2, RFC 6026 7.2 ----
 
-Step inviteClient(Transition t, const Input& in) {
-  const State& s = t.state();
+Step inviteClientFinal(Transition& t, int status) {
+  const State s = t.state();
   const TimerConfig& tc = t.timers();
-  auto onFinal = [&](int status) -> Step {
-    if (s.phase == Phase::Calling) {
-      if (!s.reliable) {
-        t.stopTimer(TimerId::A);
-      }
-      t.stopTimer(TimerId::B);
+  if (s.phase == Phase::Calling) {
+    if (!s.reliable) {
+      t.stopTimer(TimerId::A);
     }
-    if (s.proxy_timer_c) {
-      t.stopTimer(TimerId::C);
-    }
-    if (isSuccess(status)) {
-      // RFC 6026: Accepted absorbs nothing; 2xx retransmissions go to the TU until timer M.
-      t.act(PassResponse{status});
-      return t.to(Phase::Accepted).startTimer(TimerId::M, tc.timerB()).done();
-    }
-    // 17.1.1.2: ACK the non-2xx final response, pass it up, wait timer D for retransmissions.
-    t.act(SendAck{}).act(PassResponse{status});
-    return t.waitThenTerminate(Phase::Completed, TimerId::D, tc.timer_d).done();
-  };
-  return std::visit(
-      [&](const auto& v) -> Step {
-        using T = std::decay_t<decltype(v)>;
-        switch (s.phase) {
-          case Phase::Calling:
-          case Phase::Proceeding:
-            if constexpr (std::is_same_v<T, ResponseReceived>) {
-              if (isProvisional(v.status)) {
-                if (s.phase == Phase::Calling) {
-                  // No more retransmissions once a provisional response arrived.
-                  if (!s.reliable) {
-                    t.stopTimer(TimerId::A);
-                  }
-                  t.stopTimer(TimerId::B).to(Phase::Proceeding);
-                }
-                // 16.7 step 2: a provisional response other than 100 resets timer C.
-                if (s.proxy_timer_c && v.status > 100) {
-                  t.stopTimer(TimerId::C).startTimer(TimerId::C, tc.timer_c);
-                }
-                return t.act(PassResponse{v.status}).done();
-              }
-              if (isFinal(v.status)) {
-                return onFinal(v.status);
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::A && s.phase == Phase::Calling && !s.reliable) {
-                // 17.1.1.2: retransmit, doubling the interval (no T2 cap for INVITE). Timer B
-                // ends the transaction at 64*T1, so capping there changes nothing and keeps the
-                // interval bounded whatever order a layer fires timers in.
-                t.state().interval = std::min(s.interval * 2, tc.timerB());
-                return t.act(SendRequest{}).startTimer(TimerId::A, t.state().interval).done();
-              }
-              if (v.id == TimerId::B && s.phase == Phase::Calling) {
-                return t.act(Timeout{}).terminate().done();
-              }
-              if (v.id == TimerId::C && s.proxy_timer_c) {
-                return t.act(TimerCExpired{}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Completed:
-            // 17.1.1.2: retransmitted final responses are ACKed again, not passed up.
-            if constexpr (std::is_same_v<T, ResponseReceived>) {
-              if (isFinal(v.status) && !isSuccess(v.status)) {
-                return t.act(SendAck{}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::D) {
-                return t.terminate().done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Accepted:
-            // RFC 6026 7.2: 2xx retransmissions are passed to the TU (it ACKs them).
-            if constexpr (std::is_same_v<T, ResponseReceived>) {
-              if (isSuccess(v.status)) {
-                return t.act(PassResponse{v.status}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::M) {
-                return t.terminate().done();
-              }
-              return t.ignored();
-            } else {
-              return t.ignored();
-            }
-          default: return t.ignored();
+    t.stopTimer(TimerId::B);
+  }
+  if (s.proxy_timer_c) {
+    t.stopTimer(TimerId::C);
+  }
+  if (isSuccess(status)) {
+    // RFC 6026: 2xx retransmissions go to the TU until timer M.
+    t.act(PassResponse{status});
+    return t.to(Phase::Accepted).startTimer(TimerId::M, tc.timerB()).done();
+  }
+  // 17.1.1.2: ACK the non-2xx final response, pass it up, wait timer D for retransmissions.
+  t.act(SendAck{}).act(PassResponse{status});
+  return t.waitThenTerminate(Phase::Completed, TimerId::D, tc.timer_d).done();
+}
+
+Step on(InviteClient, Transition& t, const ResponseReceived& r) {
+  const State s = t.state();
+  switch (s.phase) {
+    case Phase::Calling:
+    case Phase::Proceeding:
+      if (isProvisional(r.status)) {
+        if (s.phase == Phase::Calling) {
+          // No more retransmissions once a provisional response arrived.
+          if (!s.reliable) {
+            t.stopTimer(TimerId::A);
+          }
+          t.stopTimer(TimerId::B).to(Phase::Proceeding);
         }
-      },
-      in);
+        // 16.7 step 2: a provisional response other than 100 resets timer C.
+        if (s.proxy_timer_c && r.status > 100) {
+          t.stopTimer(TimerId::C).startTimer(TimerId::C, t.timers().timer_c);
+        }
+        return t.act(PassResponse{r.status}).done();
+      }
+      return isFinal(r.status) ? inviteClientFinal(t, r.status) : t.ignored();
+    case Phase::Completed:
+      // Retransmitted final responses are ACKed again, not passed up.
+      if (isFinal(r.status) && !isSuccess(r.status)) {
+        return t.act(SendAck{}).done();
+      }
+      return t.ignored();
+    case Phase::Accepted:
+      // RFC 6026 7.2: 2xx retransmissions are passed to the TU (it ACKs them).
+      return isSuccess(r.status) ? t.act(PassResponse{r.status}).done() : t.ignored();
+    default: return t.ignored();
+  }
+}
+
+Step on(InviteClient, Transition& t, const TimerFired& f) {
+  const State s = t.state();
+  switch (s.phase) {
+    case Phase::Calling:
+      if (f.id == TimerId::A && !s.reliable) {
+        // 17.1.1.2: retransmit, doubling the interval (no T2 cap for INVITE). Timer B ends the
+        // transaction at 64*T1, so capping there changes nothing and keeps the interval bounded
+        // whatever order a layer fires timers in.
+        t.state().interval = std::min(s.interval * 2, t.timers().timerB());
+        return t.act(SendRequest{}).startTimer(TimerId::A, t.state().interval).done();
+      }
+      if (f.id == TimerId::B) {
+        return t.act(Timeout{}).terminate().done();
+      }
+      [[fallthrough]];
+    case Phase::Proceeding:
+      if (f.id == TimerId::C && s.proxy_timer_c) {
+        return t.act(TimerCExpired{}).done();
+      }
+      return t.ignored();
+    case Phase::Completed: return f.id == TimerId::D ? t.terminate().done() : t.ignored();
+    case Phase::Accepted: return f.id == TimerId::M ? t.terminate().done() : t.ignored();
+    default: return t.ignored();
+  }
+}
+
+Step on(InviteClient, Transition& t, const TransportError&) {
+  // 17.1.4: reported to the TU as 503. In Accepted the TU owns the 2xx exchange.
+  return t.state().phase == Phase::Accepted ? t.ignored()
+                                            : t.act(TransportFailed{}).terminate().done();
 }
 
 // ---- non-INVITE client: RFC 3261 17.1.2.2 ----
 
-Step nonInviteClient(Transition t, const Input& in) {
-  const State& s = t.state();
+Step on(NonInviteClient, Transition& t, const ResponseReceived& r) {
+  const State s = t.state();
+  if (s.phase != Phase::Trying && s.phase != Phase::Proceeding) {
+    return t.ignored();  // Completed absorbs retransmitted responses until timer K
+  }
+  if (isProvisional(r.status)) {
+    return t.to(Phase::Proceeding).act(PassResponse{r.status}).done();
+  }
+  if (!isFinal(r.status)) {
+    return t.ignored();
+  }
+  if (!s.reliable) {
+    t.stopTimer(TimerId::E);
+  }
+  t.stopTimer(TimerId::F).act(PassResponse{r.status});
+  return t.waitThenTerminate(Phase::Completed, TimerId::K, t.timers().t4).done();
+}
+
+Step on(NonInviteClient, Transition& t, const TimerFired& f) {
+  const State s = t.state();
   const TimerConfig& tc = t.timers();
-  return std::visit(
-      [&](const auto& v) -> Step {
-        using T = std::decay_t<decltype(v)>;
-        switch (s.phase) {
-          case Phase::Trying:
-          case Phase::Proceeding:
-            if constexpr (std::is_same_v<T, ResponseReceived>) {
-              if (isProvisional(v.status)) {
-                return t.to(Phase::Proceeding).act(PassResponse{v.status}).done();
-              }
-              if (isFinal(v.status)) {
-                if (!s.reliable) {
-                  t.stopTimer(TimerId::E);
-                }
-                t.stopTimer(TimerId::F).act(PassResponse{v.status});
-                return t.waitThenTerminate(Phase::Completed, TimerId::K, tc.t4).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::E && !s.reliable) {
-                // Trying: double up to T2; Proceeding: every T2.
-                t.state().interval =
-                    s.phase == Phase::Trying ? std::min(s.interval * 2, tc.t2) : tc.t2;
-                return t.act(SendRequest{}).startTimer(TimerId::E, t.state().interval).done();
-              }
-              if (v.id == TimerId::F) {
-                return t.act(Timeout{}).terminate().done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Completed:
-            // Retransmitted responses are absorbed until timer K.
-            if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::K) {
-                return t.terminate().done();
-              }
-            }
-            return t.ignored();
-          default: return t.ignored();
-        }
-      },
-      in);
+  if (s.phase == Phase::Completed) {
+    return f.id == TimerId::K ? t.terminate().done() : t.ignored();
+  }
+  if (f.id == TimerId::E && !s.reliable) {
+    // Trying: double up to T2; Proceeding: every T2.
+    t.state().interval = s.phase == Phase::Trying ? std::min(s.interval * 2, tc.t2) : tc.t2;
+    return t.act(SendRequest{}).startTimer(TimerId::E, t.state().interval).done();
+  }
+  if (f.id == TimerId::F) {
+    return t.act(Timeout{}).terminate().done();
+  }
+  return t.ignored();
+}
+
+Step on(NonInviteClient, Transition& t, const TransportError&) {
+  return t.state().phase == Phase::Completed ? t.ignored()
+                                             : t.act(TransportFailed{}).terminate().done();
 }
 
 // ---- INVITE server: RFC 3261 17.2.1, RFC 6026 7.1 ----
 
-Step inviteServer(Transition t, const Input& in) {
-  const State& s = t.state();
-  const TimerConfig& tc = t.timers();
-  return std::visit(
-      [&](const auto& v) -> Step {
-        using T = std::decay_t<decltype(v)>;
-        switch (s.phase) {
-          case Phase::Proceeding:
-            if constexpr (std::is_same_v<T, RequestRetransmission>) {
-              // Resend the most recent provisional response, if the TU sent one.
-              if (s.last_response != 0) {
-                return t.act(SendResponse{}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TuResponse>) {
-              if (!isProvisional(v.status) && !isFinal(v.status)) {
-                return t.ignored();  // not a status code: nothing was sent
-              }
-              t.state().last_response = v.status;
-              if (isProvisional(v.status)) {
-                return t.act(SendResponse{}).done();
-              }
-              if (isSuccess(v.status)) {
-                // RFC 6026: the TU retransmits 2xx; the transaction waits in Accepted.
-                return t.act(SendResponse{})
-                    .to(Phase::Accepted)
-                    .startTimer(TimerId::L, tc.timerB())
-                    .done();
-              }
-              if (isFinal(v.status)) {
-                t.act(SendResponse{}).to(Phase::Completed);
-                if (!s.reliable) {
-                  t.state().interval = tc.t1;
-                  t.startTimer(TimerId::G, tc.t1);
-                }
-                return t.startTimer(TimerId::H, tc.timerB()).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Completed:
-            if constexpr (std::is_same_v<T, RequestRetransmission>) {
-              return t.act(SendResponse{}).done();
-            } else if constexpr (std::is_same_v<T, AckReceived>) {
-              if (!s.reliable) {
-                t.stopTimer(TimerId::G);
-              }
-              t.stopTimer(TimerId::H);
-              return t.waitThenTerminate(Phase::Confirmed, TimerId::I, tc.t4).done();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::G && !s.reliable) {
-                t.state().interval = std::min(s.interval * 2, tc.t2);
-                return t.act(SendResponse{}).startTimer(TimerId::G, t.state().interval).done();
-              }
-              if (v.id == TimerId::H) {
-                // No ACK ever came (17.2.1): the TU is told, the transaction ends.
-                return t.act(Timeout{}).terminate().done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Confirmed:
-            // Further ACKs are absorbed until timer I.
-            if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::I) {
-                return t.terminate().done();
-              }
-            }
-            return t.ignored();
-          case Phase::Accepted:
-            // RFC 6026 7.1: request retransmissions absorbed, ACKs passed to the TU, 2xx
-            // retransmissions from the TU sent.
-            if constexpr (std::is_same_v<T, AckReceived>) {
-              return t.act(PassAck{}).done();
-            } else if constexpr (std::is_same_v<T, TuResponse>) {
-              if (isSuccess(v.status)) {
-                t.state().last_response = v.status;
-                return t.act(SendResponse{}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::L) {
-                return t.terminate().done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).done();
-            } else {
-              return t.ignored();
-            }
-          default: return t.ignored();
-        }
-      },
-      in);
+Step on(InviteServer, Transition& t, const RequestRetransmission&) {
+  switch (t.state().phase) {
+    case Phase::Proceeding:
+      // Resend the most recent provisional response, if the TU sent one.
+      return t.state().last_response != 0 ? t.act(SendResponse{}).done() : t.ignored();
+    case Phase::Completed: return t.act(SendResponse{}).done();
+    default: return t.ignored();  // Confirmed and Accepted absorb them
+  }
+}
+
+Step on(InviteServer, Transition& t, const TuResponse& r) {
+  const State s = t.state();
+  if (!isProvisional(r.status) && !isFinal(r.status)) {
+    return t.ignored();  // not a status code: nothing was sent
+  }
+  if (s.phase == Phase::Accepted) {
+    // RFC 6026 7.1: the TU's 2xx retransmissions are sent; nothing else is.
+    if (!isSuccess(r.status)) {
+      return t.ignored();
+    }
+    t.state().last_response = r.status;
+    return t.act(SendResponse{}).done();
+  }
+  if (s.phase != Phase::Proceeding) {
+    return t.ignored();
+  }
+  t.state().last_response = r.status;
+  t.act(SendResponse{});
+  if (isProvisional(r.status)) {
+    return t.done();
+  }
+  if (isSuccess(r.status)) {
+    // RFC 6026: the TU retransmits 2xx; the transaction waits in Accepted.
+    return t.to(Phase::Accepted).startTimer(TimerId::L, t.timers().timerB()).done();
+  }
+  t.to(Phase::Completed);
+  if (!s.reliable) {
+    t.state().interval = t.timers().t1;
+    t.startTimer(TimerId::G, t.timers().t1);
+  }
+  return t.startTimer(TimerId::H, t.timers().timerB()).done();
+}
+
+Step on(InviteServer, Transition& t, const AckReceived&) {
+  const State s = t.state();
+  switch (s.phase) {
+    case Phase::Completed:
+      if (!s.reliable) {
+        t.stopTimer(TimerId::G);
+      }
+      t.stopTimer(TimerId::H);
+      return t.waitThenTerminate(Phase::Confirmed, TimerId::I, t.timers().t4).done();
+    case Phase::Accepted: return t.act(PassAck{}).done();  // RFC 6026: the ACK goes to the TU
+    default: return t.ignored();                           // Confirmed absorbs further ACKs
+  }
+}
+
+Step on(InviteServer, Transition& t, const TimerFired& f) {
+  const State s = t.state();
+  switch (s.phase) {
+    case Phase::Completed:
+      if (f.id == TimerId::G && !s.reliable) {
+        t.state().interval = std::min(s.interval * 2, t.timers().t2);
+        return t.act(SendResponse{}).startTimer(TimerId::G, t.state().interval).done();
+      }
+      if (f.id == TimerId::H) {
+        // No ACK ever came (17.2.1): the TU is told, the transaction ends.
+        return t.act(Timeout{}).terminate().done();
+      }
+      return t.ignored();
+    case Phase::Confirmed: return f.id == TimerId::I ? t.terminate().done() : t.ignored();
+    case Phase::Accepted: return f.id == TimerId::L ? t.terminate().done() : t.ignored();
+    default: return t.ignored();
+  }
+}
+
+Step on(InviteServer, Transition& t, const TransportError&) {
+  switch (t.state().phase) {
+    case Phase::Proceeding:
+    case Phase::Completed: return t.act(TransportFailed{}).terminate().done();
+    case Phase::Accepted: return t.act(TransportFailed{}).done();  // timer L still ends it
+    default: return t.ignored();
+  }
 }
 
 // ---- non-INVITE server: RFC 3261 17.2.2 ----
 
-Step nonInviteServer(Transition t, const Input& in) {
-  const State& s = t.state();
-  const TimerConfig& tc = t.timers();
-  return std::visit(
-      [&](const auto& v) -> Step {
-        using T = std::decay_t<decltype(v)>;
-        switch (s.phase) {
-          case Phase::Trying:
-          case Phase::Proceeding:
-            if constexpr (std::is_same_v<T, RequestRetransmission>) {
-              // Trying absorbs; Proceeding resends the last provisional response.
-              if (s.phase == Phase::Proceeding) {
-                return t.act(SendResponse{}).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TuResponse>) {
-              if (!isProvisional(v.status) && !isFinal(v.status)) {
-                return t.ignored();  // not a status code: nothing was sent
-              }
-              t.state().last_response = v.status;
-              if (isProvisional(v.status)) {
-                return t.to(Phase::Proceeding).act(SendResponse{}).done();
-              }
-              if (isFinal(v.status)) {
-                t.act(SendResponse{});
-                return t.waitThenTerminate(Phase::Completed, TimerId::J, tc.timerB()).done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.act(TransportFailed{}).terminate().done();
-            } else {
-              return t.ignored();
-            }
-          case Phase::Completed:
-            // Retransmitted requests get the final response again; later TU responses are
-            // discarded (17.2.2).
-            if constexpr (std::is_same_v<T, RequestRetransmission>) {
-              return t.act(SendResponse{}).done();
-            } else if constexpr (std::is_same_v<T, TimerFired>) {
-              if (v.id == TimerId::J) {
-                return t.terminate().done();
-              }
-              return t.ignored();
-            } else if constexpr (std::is_same_v<T, TransportError>) {
-              return t.terminate().done();
-            } else {
-              return t.ignored();
-            }
-          default: return t.ignored();
-        }
-      },
-      in);
+Step on(NonInviteServer, Transition& t, const RequestRetransmission&) {
+  // Trying absorbs; Proceeding and Completed resend the last response.
+  return t.state().phase == Phase::Trying ? t.ignored() : t.act(SendResponse{}).done();
+}
+
+Step on(NonInviteServer, Transition& t, const TuResponse& r) {
+  const State s = t.state();
+  if (s.phase == Phase::Completed || (!isProvisional(r.status) && !isFinal(r.status))) {
+    return t.ignored();  // later responses are discarded (17.2.2); non-statuses too
+  }
+  t.state().last_response = r.status;
+  if (isProvisional(r.status)) {
+    return t.to(Phase::Proceeding).act(SendResponse{}).done();
+  }
+  t.act(SendResponse{});
+  return t.waitThenTerminate(Phase::Completed, TimerId::J, t.timers().timerB()).done();
+}
+
+Step on(NonInviteServer, Transition& t, const TimerFired& f) {
+  return t.state().phase == Phase::Completed && f.id == TimerId::J ? t.terminate().done()
+                                                                   : t.ignored();
+}
+
+Step on(NonInviteServer, Transition& t, const TransportError&) {
+  if (t.state().phase == Phase::Completed) {
+    return t.terminate().done();
+  }
+  return t.act(TransportFailed{}).terminate().done();
+}
+
+template <class Machine>
+Step dispatch(Machine m, Transition t, const Input& in) {
+  return std::visit([&](const auto& v) { return on(m, t, v); }, in);
 }
 
 }  // namespace
@@ -414,10 +361,10 @@ Step step(const State& state, const Input& input, const TimerConfig& timers) {
     return t.ignored();
   }
   switch (state.machine) {
-    case Machine::InviteClient: return inviteClient(t, input);
-    case Machine::NonInviteClient: return nonInviteClient(t, input);
-    case Machine::InviteServer: return inviteServer(t, input);
-    case Machine::NonInviteServer: return nonInviteServer(t, input);
+    case Machine::InviteClient: return dispatch(InviteClient{}, t, input);
+    case Machine::NonInviteClient: return dispatch(NonInviteClient{}, t, input);
+    case Machine::InviteServer: return dispatch(InviteServer{}, t, input);
+    case Machine::NonInviteServer: return dispatch(NonInviteServer{}, t, input);
   }
   return t.ignored();
 }
