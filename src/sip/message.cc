@@ -18,13 +18,20 @@ const Header* Message::find(HeaderId id) const {
   return nullptr;
 }
 
+namespace {
+
+// Whether `h` is the header called `name` (whose id is `id`): known headers by id, so that
+// compact and full names match each other; others by name, case-insensitively.
+bool isNamed(const Header& h, HeaderId id, std::string_view name) {
+  return id != HeaderId::Other ? h.id == id : (h.id == HeaderId::Other && iequals(h.name, name));
+}
+
+}  // namespace
+
 const Header* Message::find(std::string_view name) const {
   const HeaderId id = headerIdFromName(name);
-  if (id != HeaderId::Other) {
-    return find(id);
-  }
   for (const Header& h : headers_) {
-    if (h.id == HeaderId::Other && iequals(h.name, name)) {
+    if (isNamed(h, id, name)) {
       return &h;
     }
   }
@@ -231,10 +238,7 @@ Result<void, ParseError> Message::setHeader(std::string_view name, std::string_v
   }
   bool placed = false;
   for (std::size_t i = 0; i < headers_.size();) {
-    const bool same = h.id != HeaderId::Other
-                          ? headers_[i].id == h.id
-                          : (headers_[i].id == HeaderId::Other && iequals(headers_[i].name, name));
-    if (!same) {
+    if (!isNamed(headers_[i], h.id, name)) {
       ++i;
       continue;
     }
@@ -276,9 +280,7 @@ void Message::removeHeaderAt(std::size_t index) {
 std::size_t Message::removeHeaders(std::string_view name) {
   const HeaderId id = headerIdFromName(name);
   const std::size_t before = headers_.size();
-  std::erase_if(headers_, [&](const Header& h) {
-    return id != HeaderId::Other ? h.id == id : (h.id == HeaderId::Other && iequals(h.name, name));
-  });
+  std::erase_if(headers_, [&](const Header& h) { return isNamed(h, id, name); });
   (void)refreshTyped(id);
   return before - headers_.size();
 }
