@@ -409,8 +409,11 @@ Result<CSeq, ParseError> parseCSeq(std::string_view s) {
 }
 
 namespace {
+// 1*DIGIT with optional surrounding whitespace, at most `max`. Above `max` it is an error, or with
+// `saturate` the value is `max` (any run of digits, leading zeros included, is well formed).
 Result<std::uint64_t, ParseError> parseNumber(std::string_view s, std::uint64_t max,
-                                              ParseErrorCode code, const char* range_detail) {
+                                              ParseErrorCode code, const char* range_detail,
+                                              bool saturate = false) {
   const std::string_view t = trimWs(s);
   if (t.empty()) {
     return fail(error(code, 0, "empty value"));
@@ -421,8 +424,11 @@ Result<std::uint64_t, ParseError> parseNumber(std::string_view s, std::uint64_t 
           error(code, static_cast<std::size_t>(t.data() - s.data()) + i, "expected digits"));
     }
   }
-  auto v = parseDecimal(t, max);
+  auto v = parseDecimal(t, max);  // digits only: fails only above max
   if (!v) {
+    if (saturate) {
+      return max;
+    }
     return fail(error(code, static_cast<std::size_t>(t.data() - s.data()), range_detail));
   }
   return *v;
@@ -442,20 +448,9 @@ Result<std::uint64_t, ParseError> parseContentLength(std::string_view s) {
 }
 
 Result<std::uint32_t, ParseError> parseExpires(std::string_view s) {
-  const std::string_view t = trimWs(s);
-  auto v = parseNumber(t.substr(0, std::min<std::size_t>(t.size(), 19)), ~0ULL,
-                       ParseErrorCode::BadHeaderValue, "bad delta-seconds");
+  auto v = parseNumber(s, 0xffffffffULL, ParseErrorCode::BadHeaderValue, "", true);
   if (!v) {
     return fail(v.error());
-  }
-  // Any longer run of digits only saturates (checked digits-only by a second pass).
-  for (char c : t) {
-    if (c < '0' || c > '9') {
-      return fail(error(ParseErrorCode::BadHeaderValue, 0, "bad delta-seconds"));
-    }
-  }
-  if (t.size() > 19 || *v > 0xffffffffULL) {
-    return 0xffffffffU;
   }
   return static_cast<std::uint32_t>(*v);
 }

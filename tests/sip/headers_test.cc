@@ -258,6 +258,10 @@ TEST(ScalarHeadersTest, MaxForwardsContentLengthExpires) {
             ParseErrorCode::BadContentLength);
   EXPECT_EQ(parseExpires("3600").value(), 3600u);
   EXPECT_EQ(parseExpires(std::string(100, '9')).value(), 0xffffffffu);
+  // Leading zeros do not count towards the size of the value (1*DIGIT): 22 digits, value 5.
+  EXPECT_EQ(parseExpires("0000000000000000000005").value(), 5u);
+  EXPECT_EQ(parseExpires(" 4294967296 ").value(), 0xffffffffu);
+  EXPECT_EQ(parseExpires("36x").error().offset, 2u);  // points at the first non-digit
   EXPECT_FALSE(parseExpires("Thu, 01 Dec 1994 16:00:00 GMT"));
   EXPECT_FALSE(parseExpires(""));
 }
