@@ -726,18 +726,36 @@ Result<void, ParseError> parseNameAddrList(std::string_view value,
 }
 
 Result<std::vector<std::string_view>, ParseError> splitList(std::string_view value) {
+  // Top-level commas split; commas inside quoted strings and <...> do not. Items are trimmed.
   std::vector<std::string_view> out;
-  std::size_t err_at = 0;
-  if (!scan::forEachListItem(
-          value,
-          [&](std::string_view item, std::size_t) {
-            out.push_back(item);
-            return true;
-          },
-          &err_at)) {
-    return fail(
-        error(ParseErrorCode::BadQuotedString, err_at, "unbalanced quote or angle bracket"));
+  std::size_t start = 0;
+  bool in_angle = false;
+  // SP/HTAB only: a stray CR stays in the item, for the item's parser to reject.
+  auto item = [&](std::size_t end) {
+    const std::size_t b = std::min(scan::skipWs(value, start), end);
+    return trimRight(value.substr(b, end - b));
+  };
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '"') {
+      const std::size_t q = scan::skipQuoted(value, i);
+      if (q == npos) {
+        return fail(error(ParseErrorCode::BadQuotedString, i, "unbalanced quote"));
+      }
+      i = q - 1;
+    } else if (c == '<') {
+      in_angle = true;
+    } else if (c == '>') {
+      in_angle = false;
+    } else if (c == ',' && !in_angle) {
+      out.push_back(item(i));
+      start = i + 1;
+    }
   }
+  if (in_angle) {
+    return fail(error(ParseErrorCode::BadQuotedString, value.size(), "unbalanced angle bracket"));
+  }
+  out.push_back(item(value.size()));
   return out;
 }
 

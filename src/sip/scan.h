@@ -201,60 +201,6 @@ constexpr std::size_t skipQuoted(std::string_view s, std::size_t pos) {
   return std::string_view::npos;
 }
 
-// Calls fn(item, offset) for each top-level comma-separated item of a list (commas inside
-// quoted strings and <...> do not split); items are trimmed. Empty items (",,") are errors unless
-// allow_empty. Returns false (and sets *err_at) on an unbalanced quote or bracket.
-template <class Fn>
-bool forEachListItem(std::string_view value, Fn&& fn, std::size_t* err_at) {
-  std::size_t start = 0;
-  std::size_t i = 0;
-  bool in_angle = false;
-  auto emit = [&](std::size_t end) {
-    std::size_t b = start;
-    std::size_t e = end;
-    while (b < e && isWs(value[b])) {
-      ++b;
-    }
-    while (e > b && isWs(value[e - 1])) {
-      --e;
-    }
-    return fn(value.substr(b, e - b), b);
-  };
-  while (i < value.size()) {
-    const char c = value[i];
-    if (c == '"') {
-      const std::size_t q = skipQuoted(value, i);
-      if (q == std::string_view::npos) {
-        *err_at = i;
-        return false;
-      }
-      i = q;
-      continue;
-    }
-    if (c == '<') {
-      in_angle = true;
-    } else if (c == '>') {
-      in_angle = false;
-    } else if (c == ',' && !in_angle) {
-      if (!emit(i)) {
-        *err_at = i;
-        return false;
-      }
-      start = i + 1;
-    }
-    ++i;
-  }
-  if (in_angle) {
-    *err_at = value.size();
-    return false;
-  }
-  if (!emit(value.size())) {
-    *err_at = value.size();
-    return false;
-  }
-  return true;
-}
-
 // Case-insensitive comparison with a keyword known at compile time (letters, digits and '-'),
 // as 64-bit words: case is folded only in the keyword's letter positions, so the comparison is
 // exact for any input. Keywords are at most 24 characters.

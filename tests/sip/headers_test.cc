@@ -322,3 +322,14 @@ TEST(UnquoteTest, QuotedPairs) {
 
 }  // namespace
 }  // namespace sipedge::sip
+
+namespace sipedge::sip {
+namespace {
+
+TEST(TokenListTest, AStrayCarriageReturnIsNotTrimmedAway) {
+  EXPECT_FALSE(parseTokenList("a\r, b"));
+  EXPECT_EQ(splitList(" a ,\tb\t")->at(1), "b");
+}
+
+}  // namespace
+}  // namespace sipedge::sip
