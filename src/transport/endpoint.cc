@@ -10,12 +10,9 @@ namespace sipedge::transport {
 
 std::string_view transportName(Transport t) {
   switch (t) {
-    case Transport::Udp:
-      return "UDP";
-    case Transport::Tcp:
-      return "TCP";
-    case Transport::Tls:
-      return "TLS";
+    case Transport::Udp: return "UDP";
+    case Transport::Tcp: return "TCP";
+    case Transport::Tls: return "TLS";
   }
   return "?";
 }
@@ -33,7 +30,9 @@ std::optional<Transport> parseTransport(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view sideName(Side s) { return s == Side::External ? "external" : "internal"; }
+std::string_view sideName(Side s) {
+  return s == Side::External ? "external" : "internal";
+}
 
 Address Address::v4(std::uint32_t host_order, std::uint16_t port) {
   std::array<std::uint8_t, 16> b{};
@@ -114,9 +113,13 @@ std::string Address::ip() const {
   return buf;
 }
 
-std::string Address::ipForUri() const { return v6_ ? "[" + ip() + "]" : ip(); }
+std::string Address::ipForUri() const {
+  return v6_ ? "[" + ip() + "]" : ip();
+}
 
-std::string Address::toString() const { return ipForUri() + ":" + std::to_string(port_); }
+std::string Address::toString() const {
+  return ipForUri() + ":" + std::to_string(port_);
+}
 
 std::size_t Address::hash() const {
   // FNV-1a over the bytes that matter.

@@ -4,22 +4,14 @@ namespace sipedge::transport {
 
 std::string_view sendErrorKindName(SendError::Kind k) {
   switch (k) {
-    case SendError::Kind::NoListener:
-      return "no listener";
-    case SendError::Kind::Refused:
-      return "connection refused";
-    case SendError::Kind::Timeout:
-      return "timeout";
-    case SendError::Kind::TlsHandshake:
-      return "TLS handshake failed";
-    case SendError::Kind::TlsIdentity:
-      return "TLS identity mismatch";
-    case SendError::Kind::Closed:
-      return "connection closed";
-    case SendError::Kind::Overloaded:
-      return "overloaded";
-    case SendError::Kind::TooLarge:
-      return "message too large";
+    case SendError::Kind::NoListener: return "no listener";
+    case SendError::Kind::Refused: return "connection refused";
+    case SendError::Kind::Timeout: return "timeout";
+    case SendError::Kind::TlsHandshake: return "TLS handshake failed";
+    case SendError::Kind::TlsIdentity: return "TLS identity mismatch";
+    case SendError::Kind::Closed: return "connection closed";
+    case SendError::Kind::Overloaded: return "overloaded";
+    case SendError::Kind::TooLarge: return "message too large";
   }
   return "?";
 }
@@ -35,7 +27,9 @@ std::string SendError::describe() const {
 
 namespace {
 
-std::uint16_t defaultPort(Transport t) { return t == Transport::Tls ? 5061 : 5060; }
+std::uint16_t defaultPort(Transport t) {
+  return t == Transport::Tls ? 5061 : 5060;
+}
 
 }  // namespace
 

@@ -15,7 +15,9 @@ namespace sipedge::transport {
 enum class Transport : std::uint8_t { Udp, Tcp, Tls };
 std::string_view transportName(Transport t);  // "UDP", "TCP", "TLS" (as in a Via)
 std::optional<Transport> parseTransport(std::string_view name);  // case-insensitive
-inline bool isReliable(Transport t) { return t != Transport::Udp; }
+inline bool isReliable(Transport t) {
+  return t != Transport::Udp;
+}
 
 // Which side of the edge a listener faces (DESIGN.md): partners, or the enterprise's proxies.
 enum class Side : std::uint8_t { External, Internal };

@@ -99,8 +99,7 @@ class Sender {
   // reach `on_error` on this worker, at most once, never from inside send() itself. Destroying
   // the sender cancels pending callbacks.
   [[nodiscard]] virtual Result<void, SendError> send(const Destination& destination,
-                                                     std::string bytes,
-                                                     ErrorCallback on_error) = 0;
+                                                     std::string bytes, ErrorCallback on_error) = 0;
 };
 
 }  // namespace sipedge::transport
