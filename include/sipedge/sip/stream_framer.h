@@ -39,6 +39,9 @@ class StreamFramer {
 
   // Bytes held and not yet returned as frames (for pending-bytes limits).
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  // Those bytes. After an error they start with the message that broke the framing, which a
+  // tolerant parse may still address a 400 to.
+  std::string_view unconsumed() const { return std::string_view(buffer_).substr(consumed_); }
   // Total stream offset of the next unconsumed byte (for error offsets in logs).
   std::size_t streamOffset() const { return base_offset_ + consumed_; }
 
