@@ -17,4 +17,17 @@ struct ParseCommandOptions {
 void addParseCommand(CLI::App& app, ParseCommandOptions& opts);
 int runParseCommand(const ParseCommandOptions& opts);
 
+// `sipedge responder --listen SPEC... [--cert F --key F] [--ca F] [--client-cert MODE]`
+struct ResponderCommandOptions {
+  std::vector<std::string> listen;
+  std::string cert;
+  std::string key;
+  std::string ca;
+  std::string client_cert = "none";
+  int workers = 0;
+};
+
+void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts);
+int runResponderCommand(const ResponderCommandOptions& opts);
+
 }  // namespace sipedge::app

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
 
   sipedge::app::ParseCommandOptions parse_opts;
   sipedge::app::addParseCommand(app, parse_opts);
+  sipedge::app::ResponderCommandOptions responder_opts;
+  sipedge::app::addResponderCommand(app, responder_opts);
 
   try {
     app.parse(argc, argv);
@@ -21,6 +23,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("parse")) {
     return sipedge::app::runParseCommand(parse_opts);
+  }
+  if (app.got_subcommand("responder")) {
+    return sipedge::app::runResponderCommand(responder_opts);
   }
   return 2;
 }
