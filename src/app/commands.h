@@ -30,4 +30,23 @@ struct ResponderCommandOptions {
 void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts);
 int runResponderCommand(const ResponderCommandOptions& opts);
 
+// `sipedge probe URI [--method M] [--transport T] [--cert F --key F] [--ca F] [--count N] ...`
+struct ProbeCommandOptions {
+  std::string uri;
+  std::string method = "OPTIONS";
+  std::string body;
+  std::string transport;
+  std::string cert;
+  std::string key;
+  std::string ca;
+  int timeout_ms = 5000;
+  int count = 1;
+  int interval_ms = 200;
+  std::string from;
+  std::vector<std::string> dns_servers;
+};
+
+void addProbeCommand(CLI::App& app, ProbeCommandOptions& opts);
+int runProbeCommand(const ProbeCommandOptions& opts);
+
 }  // namespace sipedge::app

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   sipedge::app::addParseCommand(app, parse_opts);
   sipedge::app::ResponderCommandOptions responder_opts;
   sipedge::app::addResponderCommand(app, responder_opts);
+  sipedge::app::ProbeCommandOptions probe_opts;
+  sipedge::app::addProbeCommand(app, probe_opts);
 
   try {
     app.parse(argc, argv);
@@ -23,6 +25,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("parse")) {
     return sipedge::app::runParseCommand(parse_opts);
+  }
+  if (app.got_subcommand("probe")) {
+    return sipedge::app::runProbeCommand(probe_opts);
   }
   if (app.got_subcommand("responder")) {
     return sipedge::app::runResponderCommand(responder_opts);

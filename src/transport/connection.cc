@@ -71,7 +71,9 @@ Result<void, SendError> Connection::send(std::string_view bytes, Sender::ErrorCa
   if (bufferevent_write(bev_, bytes.data(), bytes.size()) != 0) {
     return fail(SendError{SendError::Kind::Closed, "write to " + params_.remote.toString()});
   }
-  if (state_ != State::Open && on_error) {
+  // Until the peer has said anything, a failure of the connection is still news for the
+  // sender: a TLS 1.3 server rejects a client certificate after the client's handshake is done.
+  if (!params_.inbound && !received_any_ && on_error && pending_.size() < kMaxPendingCallbacks) {
     pending_.push_back(PendingSend{std::move(on_error)});
   }
   last_activity_ = owner_.worker_.now();
@@ -116,6 +118,10 @@ void Connection::onRead(bufferevent*, void* self) {
 void Connection::readFrames() {
   evbuffer* in = bufferevent_get_input(bev_);
   last_activity_ = owner_.worker_.now();
+  if (!received_any_ && evbuffer_get_length(in) > 0) {
+    received_any_ = true;
+    pending_.clear();
+  }
   // Feed every chunk the buffer holds without copying it into one block first.
   std::size_t length = evbuffer_get_length(in);
   while (length > 0) {
@@ -194,7 +200,6 @@ void Connection::onOpen() {
     }
   }
   state_ = State::Open;
-  pending_.clear();
   if (auto local = localAddressOf(bufferevent_getfd(bev_)); local && !params_.inbound) {
     params_.local = *local;
   }
@@ -212,7 +217,9 @@ void Connection::onEvent(bufferevent*, short what, void* self) {
     return;
   }
   if (what & BEV_EVENT_EOF) {
-    c->close(SendError{SendError::Kind::Closed, "closed by " + c->params_.remote.toString()});
+    std::string tls = c->tlsErrors();
+    c->close(SendError{SendError::Kind::Closed, "closed by " + c->params_.remote.toString() +
+                                                    (tls.empty() ? "" : ": " + tls)});
     return;
   }
   if (what & BEV_EVENT_ERROR) {
@@ -226,10 +233,13 @@ void Connection::onEvent(bufferevent*, short what, void* self) {
         ++c->owner_.counters_.tls_handshake_failures;
       } else {
         kind = SendError::Kind::Refused;
+        ++c->owner_.counters_.connect_failures;
         int err = EVUTIL_SOCKET_ERROR();
         detail += ": ";
         detail += evutil_socket_error_to_string(err);
       }
+    } else if (std::string tls = c->tlsErrors(); !tls.empty()) {
+      detail += ": " + tls;
     }
     c->close(SendError{kind, detail});
   }
@@ -241,6 +251,9 @@ std::string Connection::tlsErrors() {
   }
   std::string out;
   while (unsigned long e = bufferevent_get_openssl_error(bev_)) {
+    if (ERR_GET_LIB(e) == 0) {
+      continue;  // libevent's placeholder entries say nothing
+    }
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     if (!out.empty()) {

@@ -86,7 +86,10 @@ class Connection final : public loop::Deletable {
   struct PendingSend {
     Sender::ErrorCallback on_error;
   };
-  std::vector<PendingSend> pending_;  // sends queued before the connection opened
+  static constexpr std::size_t kMaxPendingCallbacks = 64;
+  // Outbound: error callbacks of the sends made before the peer sent anything.
+  std::vector<PendingSend> pending_;
+  bool received_any_ = false;
 };
 
 }  // namespace sipedge::transport

@@ -77,6 +77,7 @@ struct TransportCounters {
   std::uint64_t udp_send_failures = 0;
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_refused_by_limit = 0;
+  std::uint64_t connect_failures = 0;
   std::uint64_t connections_closed_idle = 0;
   std::uint64_t connections_closed_pending_bytes = 0;
   std::uint64_t tls_handshake_failures = 0;
