@@ -4,6 +4,9 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
+#include <mutex>
+
 #include "connection.h"
 #include "listener.h"
 #include "sipedge/loop/worker.h"
@@ -66,7 +69,12 @@ WorkerTransport::WorkerTransport(loop::Worker& worker, unsigned worker_index, co
       limits_(limits),
       budget_(budget),
       tls_(tls),
-      handler_(handler) {}
+      handler_(handler) {
+  // A write to a peer that has gone (OpenSSL's socket BIO, libevent's writev) must fail with
+  // EPIPE, not kill the process: sockets cannot all use MSG_NOSIGNAL, so ignore SIGPIPE once.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
 
 WorkerTransport::~WorkerTransport() {
   listeners_.clear();
