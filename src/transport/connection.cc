@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "sipedge/transport/worker_transport.h"
 #include "socket_address.h"
@@ -216,33 +217,41 @@ void Connection::onEvent(bufferevent*, short what, void* self) {
     c->onOpen();
     return;
   }
-  if (what & BEV_EVENT_EOF) {
-    std::string tls = c->tlsErrors();
-    c->close(SendError{SendError::Kind::Closed, "closed by " + c->params_.remote.toString() +
-                                                    (tls.empty() ? "" : ": " + tls)});
+  if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
     return;
   }
-  if (what & BEV_EVENT_ERROR) {
-    std::string detail = c->params_.remote.toString();
-    SendError::Kind kind = SendError::Kind::Closed;
-    if (c->state_ == State::Connecting || c->state_ == State::Handshaking) {
-      std::string tls = c->tlsErrors();
-      if (!tls.empty()) {
-        kind = SendError::Kind::TlsHandshake;
-        detail += ": " + tls;
-        ++c->owner_.counters_.tls_handshake_failures;
-      } else {
-        kind = SendError::Kind::Refused;
-        ++c->owner_.counters_.connect_failures;
-        int err = EVUTIL_SOCKET_ERROR();
-        detail += ": ";
-        detail += evutil_socket_error_to_string(err);
-      }
-    } else if (std::string tls = c->tlsErrors(); !tls.empty()) {
-      detail += ": " + tls;
-    }
-    c->close(SendError{kind, detail});
+  const std::string remote = c->params_.remote.toString();
+  const std::string tls = c->tlsErrors();  // drains the queue: read it once
+  const bool opening = c->state_ == State::Connecting || c->state_ == State::Handshaking;
+  if (opening && !tls.empty()) {
+    ++c->owner_.counters_.tls_handshake_failures;
+    c->close(SendError{SendError::Kind::TlsHandshake, remote + ": " + tls});
+    return;
   }
+  if (c->state_ == State::Connecting) {
+    // The TCP connect itself failed (an OpenSSL bufferevent reports a refused connect as EOF).
+    int err = EVUTIL_SOCKET_ERROR();
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (getsockopt(bufferevent_getfd(c->bev_), SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 &&
+        so_error != 0) {
+      err = so_error;
+    }
+    ++c->owner_.counters_.connect_failures;
+    c->close(SendError{SendError::Kind::Refused,
+                       remote + ": " +
+                           (err != 0 ? evutil_socket_error_to_string(err)
+                                     : "the peer closed the connection")});
+    return;
+  }
+  if (c->state_ == State::Handshaking) {
+    ++c->owner_.counters_.tls_handshake_failures;
+    c->close(SendError{SendError::Kind::Closed, remote + ": closed during the TLS handshake"});
+    return;
+  }
+  c->close(SendError{SendError::Kind::Closed,
+                     ((what & BEV_EVENT_EOF) ? "closed by " : "connection error with ") +
+                         remote + (tls.empty() ? "" : ": " + tls)});
 }
 
 std::string Connection::tlsErrors() {
