@@ -25,6 +25,7 @@ struct ResponderCommandOptions {
   std::string ca;
   std::string client_cert = "none";
   int workers = 0;
+  std::size_t max_transactions = 0;  // 0: txn::LayerSettings' default
 };
 
 void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts);

@@ -28,6 +28,9 @@ void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts) {
       ->check(CLI::IsMember({"none", "request", "require"}));
   cmd->add_option("--workers", opts.workers, "worker threads (default: one per core)")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-transactions", opts.max_transactions,
+                  "transactions per worker before new requests get 503 (default 200000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
 }
 
 int runResponderCommand(const ResponderCommandOptions& opts) {
@@ -66,7 +69,11 @@ int runResponderCommand(const ResponderCommandOptions& opts) {
   auto wait_for_signal = blockStopSignals();
   unsigned workers = opts.workers > 0 ? static_cast<unsigned>(opts.workers)
                                       : std::max(1u, std::thread::hardware_concurrency());
-  NodePool pool(workers, transport::Limits{}, tls, txn::LayerSettings{},
+  txn::LayerSettings layer;
+  if (opts.max_transactions > 0) {
+    layer.max_transactions = opts.max_transactions;
+  }
+  NodePool pool(workers, transport::Limits{}, tls, layer,
                 [](Node& node) { return std::make_unique<Responder>(node); });
   for (const auto& l : listeners) {
     auto bound = pool.listen(l);

@@ -61,8 +61,11 @@ struct ClientTransactionId {
 // ---- settings (each is a configuration key: txn.*) ----
 struct LayerSettings {
   TimerConfig timers;
-  unsigned worker = 0;                     // this worker's index, below kMaxWorkers
-  std::size_t max_transactions = 50000;    // client + server; over it new requests get 503
+  unsigned worker = 0;  // this worker's index, below kMaxWorkers
+  // Client + server; over it new requests get 503. A UDP non-INVITE server transaction stays
+  // 64*T1 (32 s) after its answer, so this bounds the sustained rate of new UDP requests to
+  // max_transactions / 32 s (6,250/s by default); each costs about 1.7 KB.
+  std::size_t max_transactions = 200000;
   std::uint32_t overload_retry_after = 5;  // seconds, the Retry-After of that 503
   bool send_trying = true;                 // RFC 3261 17.2.1: 100 Trying for a silent INVITE TU
   Duration trying_after{200};
