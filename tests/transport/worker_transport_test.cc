@@ -221,6 +221,26 @@ TEST(WorkerTransportTcp, OutboundConnectionsAreReusedAndAnswersComeBackOnThem) {
   EXPECT_EQ(server.call([&] { return server.transport().connectionCount(); }), 1u);
 }
 
+TEST(WorkerTransportTcp, AnAliasMakesTheInboundConnectionTheWayBack) {
+  // RFC 5923: a peer that puts ;alias in its Via asks that requests to its sent-by address reuse
+  // the connection it opened, instead of a new connection to that address.
+  Harness h;
+  Address at = h.listen(Transport::Tcp);
+  h.start();
+  Client c(SOCK_STREAM);
+  ASSERT_TRUE(c.connectTo(at));
+  c.write(options("127.0.0.1", 5999, "TCP", ";alias", "alias-1"));
+  ASSERT_NE(c.readUntil("SIP/2.0 200 OK").find("Call-ID: alias-1"), std::string::npos);
+  // A request toward the sent-by address (nobody listens on 5999) arrives on the connection.
+  Destination d{
+      Endpoint{*Address::parseIp("127.0.0.1", 5999), Transport::Tcp}, Side::External, {}, {}};
+  auto sent =
+      h.call([&] { return h.transport().send(d, options("127.0.0.1", 1, "TCP", "", "back"), {}); });
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_NE(c.readUntil("Call-ID: back").find("OPTIONS sip:edge@127.0.0.1"), std::string::npos);
+  EXPECT_EQ(h.call([&] { return h.transport().connectionCount(); }), 1u);
+}
+
 TEST(WorkerTransportTcp, ConnectionRefusedIsReportedLaterNotInsideSend) {
   Harness client(Limits{}, false);
   client.listen(Transport::Udp);
