@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for a bounded time on a copy of
-# its committed seed corpus, with the shared dictionary. Fails on any crash, leak, timeout, OOM or
-# property violation and prints the reproducer's path.
+# its committed seed corpus, with its dictionary (dict_for). Fails on any crash, leak, timeout,
+# OOM or property violation and prints the reproducer's path.
 #
 #   FUZZ_SECONDS=60 bash .ci/fuzz.sh               # every target, 60 s each (the default)
 #   FUZZ_TARGETS="sip_uri" bash .ci/fuzz.sh        # a subset
@@ -17,8 +17,9 @@ cd "$repo"
 
 seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=${FUZZ_TARGETS:-"sip_message sip_uri sip_stream_framer txn_fsm"}
-dict="$repo/fuzz/dict/sip.dict"
+all_targets="sip_message sip_uri sip_stream_framer txn_fsm"
+all_targets+=" dns_answer dns_locator transport_received"
+targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
   echo "fuzz.sh: FUZZ_SECONDS must be a positive integer, got '$seconds'" >&2
@@ -46,7 +47,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 max_len_for() {
   case "$1" in
     sip_uri) echo 4096 ;;
+    dns_locator) echo 8192 ;;  # structured input: steps, not one message
     *) echo 65536 ;;
+  esac
+}
+
+# The dictionary for a target; none for dns_locator, whose bytes are choices, not a format.
+dict_for() {
+  case "$1" in
+    dns_answer) echo "$repo/fuzz/dict/dns.dict" ;;
+    dns_locator) echo "" ;;
+    *) echo "$repo/fuzz/dict/sip.dict" ;;
   esac
 }
 
@@ -72,8 +83,13 @@ for t in $targets; do
   log="$work/fuzz.log"
   echo "=== $t: ${seconds}s, corpus copy in $work/corpus, log $log"
   status=0
+  dict_args=()
+  dict=$(dict_for "$t")
+  if [[ -n "$dict" ]]; then
+    dict_args=(-dict="$dict")
+  fi
   "$bin" "$work/corpus" \
-    -dict="$dict" \
+    "${dict_args[@]}" \
     -max_total_time="$seconds" \
     -max_len="$(max_len_for "$t")" \
     -rss_limit_mb=2048 \

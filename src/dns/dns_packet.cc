@@ -111,17 +111,26 @@ Result<MessageTtls, std::string> scanTtls(std::span<const std::uint8_t> message,
   MessageTtls out;
   const auto sections = static_cast<std::uint32_t>(ancount) + nscount;
   for (std::uint32_t i = 0; i < sections; ++i) {
+    // Only the answer section must be whole. c-ares, which parses the records, reads no further,
+    // so a broken record in the authority section ends the scan with what it found, and a
+    // malformed SOA there is ignored: neither spoils a usable answer (regress-broken-authority).
     const bool in_answer = i < ancount;
     std::uint16_t type = 0;
     std::uint16_t klass = 0;
     std::uint32_t ttl = 0;
     std::uint16_t rdlength = 0;
     if (!r.skipName() || !r.u16(type) || !r.u16(klass) || !r.u32(ttl) || !r.u16(rdlength)) {
+      if (!in_answer) {
+        break;
+      }
       return fail(brokenAt("truncated resource record", r.offset()));
     }
     ttl = saneTtl(ttl);
     const std::size_t rdata_start = r.offset();
     if (!r.skip(rdlength)) {
+      if (!in_answer) {
+        break;
+      }
       return fail(brokenAt("resource data longer than the message", rdata_start));
     }
     if (in_answer && type == qtype &&
@@ -137,7 +146,7 @@ Result<MessageTtls, std::string> scanTtls(std::span<const std::uint8_t> message,
       std::uint32_t fields[5] = {};
       if (!soa.skipName() || !soa.skipName() || !soa.u32(fields[0]) || !soa.u32(fields[1]) ||
           !soa.u32(fields[2]) || !soa.u32(fields[3]) || !soa.u32(fields[4])) {
-        return fail(brokenAt("malformed SOA record", rdata_start + soa.offset()));
+        continue;
       }
       const std::uint32_t negative = std::min(ttl, saneTtl(fields[4]));
       out.negative = std::min(out.negative.value_or(negative), negative);

@@ -21,7 +21,8 @@ struct MessageTtls {
 };
 
 // `qtype` is the numeric RR type asked for (1 A, 28 AAAA, 33 SRV, 35 NAPTR). The error says where
-// the message broke; it never reads outside `message`.
+// the header, question or answer section broke; a broken authority section only ends the scan.
+// It never reads outside `message`.
 [[nodiscard]] Result<MessageTtls, std::string> scanTtls(std::span<const std::uint8_t> message,
                                                         std::uint16_t qtype);
 

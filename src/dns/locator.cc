@@ -14,6 +14,9 @@ namespace {
 
 bool isIpLiteral(const std::string& s) {
   std::array<unsigned char, 16> buf{};
+  if (s.find('\0') != std::string::npos) {
+    return false;  // inet_pton would read only up to it (regress-nul-in-ip-literal)
+  }
   return inet_pton(AF_INET, s.c_str(), buf.data()) == 1 ||
          inet_pton(AF_INET6, s.c_str(), buf.data()) == 1;
 }
@@ -186,7 +189,7 @@ Locator::Locator(const Query& query, LocatorOptions options, Random& random)
   const std::string host = printable(query_.host);
   if (plan_.kind != Plan::Kind::Address && isLocalhost(query_.host)) {
     // RFC 6761 6.3: localhost names are the loopback addresses and are never sent to DNS.
-    Transport t = query_.transport.value_or(query_.sips ? Transport::Tls : Transport::Udp);
+    Transport t = plan_.transport;  // TLS for sips:, whatever the transport parameter says
     std::uint16_t port = query_.port.value_or(t == Transport::Tls ? 5061 : 5060);
     note(host + ": loopback name (RFC 6761), no lookup");
     std::vector<Endpoint> loopback{Endpoint{"127.0.0.1", port, t, ""}};
@@ -249,6 +252,7 @@ void Locator::feed(const LookupKey& key, const Answer& answer) {
     return;
   }
   it->answer = answer;
+  answered_.push_back(*it);
   if (std::all_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.answer; })) {
     onPhaseComplete();
   }
@@ -263,7 +267,14 @@ void Locator::await(std::vector<LookupKey> keys) {
   pending_.clear();
   for (LookupKey& k : keys) {
     Pending p{std::move(k), std::nullopt};
-    if (validName(p.key.name)) {
+    auto earlier = std::find_if(answered_.begin(), answered_.end(),
+                                [&](const Pending& a) { return a.key == p.key; });
+    if (earlier != answered_.end()) {
+      // Asked before, e.g. a target of two SRV names, or a NAPTR replacement given twice
+      // (regress-naptr-same-replacement): the answer is known.
+      p.answer = earlier->answer;
+      p.answer->cached = true;
+    } else if (validName(p.key.name)) {
       to_send_.push_back(p.key);
     } else {
       Answer invalid;

@@ -89,6 +89,7 @@ class Locator {
 
   std::vector<Pending> pending_;    // the current phase's lookups
   std::vector<LookupKey> to_send_;  // of those, the ones not yet handed out
+  std::vector<Pending> answered_;   // every answer fed so far: no lookup is asked twice
   std::vector<std::string> trace_;
   std::optional<ResolveResult> result_;
 };

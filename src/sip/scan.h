@@ -178,7 +178,8 @@ constexpr std::size_t skipEscaped(std::string_view s, std::size_t pos, std::uint
 }
 
 // `pos` is at an opening quote; returns the index past the closing quote, or npos when the
-// quoted-string is unterminated or holds a CR/LF. quoted-pair escapes any char but CR/LF.
+// quoted-string is unterminated or holds a control character other than HTAB. quoted-pair
+// escapes any char but CR/LF.
 constexpr std::size_t skipQuoted(std::string_view s, std::size_t pos) {
   ++pos;
   while (pos < s.size()) {
@@ -193,7 +194,8 @@ constexpr std::size_t skipQuoted(std::string_view s, std::size_t pos) {
       pos += 2;
       continue;
     }
-    if (c == '\r' || c == '\n' || c == '\0') {
+    // qdtext (RFC 3261 25.1) has no control characters but HTAB; a quoted-pair may escape them.
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
       return std::string_view::npos;
     }
     ++pos;

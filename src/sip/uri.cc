@@ -39,7 +39,8 @@ bool isIPv4(std::string_view h) {
 }
 
 bool isIPv6Reference(std::string_view h) {
-  if (h.size() < 4 || h.front() != '[' || h.back() != ']' || h.size() > 2 + 45) {
+  if (h.size() < 4 || h.front() != '[' || h.back() != ']' || h.size() > 2 + 45 ||
+      h.find('\0') != std::string_view::npos) {  // inet_pton would stop at the NUL
     return false;
   }
   std::array<char, 64> tmp{};

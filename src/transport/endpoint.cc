@@ -51,7 +51,9 @@ std::optional<Address> Address::parseIp(std::string_view text, std::uint16_t por
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
   }
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+  // inet_pton reads up to a NUL: "192.0.2.1\0junk" is not an address (regress-nul-in-via-host).
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN ||
+      text.find('\0') != std::string_view::npos) {
     return std::nullopt;
   }
   char buf[INET6_ADDRSTRLEN];

@@ -1,5 +1,6 @@
 #include "sipedge/transport/received.h"
 
+#include <functional>
 #include <string>
 
 #include "sipedge/base/strings.h"
@@ -43,10 +44,17 @@ Result<bool, sip::ParseError> stampReceived(sip::Message& request, const Address
     value.append(";received=").append(source.ip());
   }
 
-  // The top Via is the first value of the first Via header; keep the others as they were.
+  // The top Via is the first value of the Via header it was parsed from: the first one, except
+  // in a tolerant parse, which keeps a malformed Via header before it as a raw header
+  // (regress-tolerant-bad-first-via). Keep the other values as they were.
+  const char* top_text = top.text.data();
+  auto holdsTop = [top_text](std::string_view v) {
+    return std::less_equal<const char*>()(v.data(), top_text) &&
+           std::less<const char*>()(top_text, v.data() + v.size());
+  };
   auto headers = request.headers();
   for (std::size_t i = 0; i < headers.size(); ++i) {
-    if (headers[i].id != sip::HeaderId::Via) {
+    if (headers[i].id != sip::HeaderId::Via || !holdsTop(headers[i].value)) {
       continue;
     }
     auto items = sip::splitList(headers[i].value);

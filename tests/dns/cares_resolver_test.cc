@@ -1092,3 +1092,97 @@ TEST(CaresResolverSettingsTest, BadSettingsAreErrors) {
 
 }  // namespace
 }  // namespace sipedge::dns
+
+// Found by the fuzz targets fuzz/dns_locator_fuzz.cc and fuzz/dns_answer_fuzz.cc: each test names
+// its input in fuzz/corpus/<target>/.
+namespace sipedge::dns {
+namespace {
+
+TEST_F(CaresResolverTest, SipsLocalhostIsTlsWhateverTheTransportParameter) {
+  // regress-sips-localhost-transport-udp (dns_locator): RFC 3263 4.1, a sips: URI uses TLS. The
+  // loopback shortcut once took the transport parameter instead.
+  SilentServer server;
+  CaresResolverPtr resolver = make(settingsFor(server.server()));
+  Query q = sips("localhost");
+  q.transport = Transport::Udp;
+  ResolveResult r = resolve(*resolver, q);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->targets,
+            (std::vector<Target>{target("127.0.0.1", 5061, Transport::Tls, "", "127.0.0.1"),
+                                 target("::1", 5061, Transport::Tls, "", "::1")}));
+  EXPECT_EQ(resolver->stats().queries_sent, 0u);
+}
+
+TEST_F(CaresResolverTest, NoLookupIsAskedTwiceInOneResolution) {
+  // regress-naptr-same-replacement (dns_locator): two NAPTR records name the same SRV name, whose
+  // target has no address. The locator once asked the SRV name and the target's addresses again
+  // for the second record; with the cache off, each of those was another query.
+  Dnsmasq dns(DnsmasqConfig()
+                  .naptr("dup.test", 10, 50, "S", "SIP+D2T", "_sip._tcp.dup.test")
+                  .naptr("dup.test", 20, 50, "S", "SIP+D2T", "_sip._tcp.dup.test")
+                  .srv("_sip._tcp.dup.test", "edge.dup.test", 5060, 10, 0));
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  ResolverSettings settings = settingsFor(dns.server());
+  settings.max_entries = 0;  // no cache
+  CaresResolverPtr resolver = make(settings);
+
+  ResolveResult r = resolve(*resolver, sip("dup.test"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind, DnsErrorKind::NoRecords) << r.error().describe();
+  EXPECT_EQ(dns.queries("NAPTR", "dup.test"), 1) << dns.log();
+  EXPECT_EQ(dns.queries("SRV", "_sip._tcp.dup.test"), 1) << dns.log();
+  EXPECT_EQ(dns.queries("A", "edge.dup.test"), 1) << dns.log();
+  EXPECT_EQ(dns.queries("AAAA", "edge.dup.test"), 1) << dns.log();
+}
+
+TEST_F(CaresResolverTest, AHostWithANulIsNotAnAddressLiteral) {
+  // regress-nul-in-ip-literal (dns_locator): inet_pton reads up to the NUL, so "192.0.2.7\0..."
+  // once counted as an address literal and became a target with the NUL in its IP.
+  SilentServer server;
+  CaresResolverPtr resolver = make(settingsFor(server.server()));
+  for (const std::string& host :
+       {std::string("192.0.2.7\0.evil.test", 20), std::string("[::1\0x]", 7)}) {
+    for (bool numeric : {false, true}) {
+      Query q = sip(host);
+      q.numeric_host = numeric;
+      ResolveResult r = resolve(*resolver, q);
+      ASSERT_FALSE(r.has_value()) << r->targets.front().ip;
+      EXPECT_EQ(r.error().kind, DnsErrorKind::InvalidName) << r.error().describe();
+    }
+  }
+  EXPECT_EQ(resolver->stats().queries_sent, 0u);
+}
+
+TEST_F(CaresResolverTest, ABrokenAuthoritySectionDoesNotSpoilAnAnswer) {
+  // regress-broken-authority (dns_answer): c-ares reads the records of the answer section only.
+  // An SOA in the authority section whose length runs past the end of the message once made the
+  // TTL scan fail, and with it the whole answer (BadResponse).
+  ScriptedServer server([](const std::vector<std::uint8_t>& query) {
+    const std::uint16_t type = questionType(query);
+    if (type != 33 && type != 1) {
+      return replyHead(query, 0, 0, 0);
+    }
+    std::vector<std::uint8_t> reply = replyHead(query, 0, 1, 1);
+    if (type == 33) {
+      std::vector<std::uint8_t> srv = {0, 10, 0, 0, 0x13, 0xc4};
+      putName(srv, "edge.scripted.test");
+      putRecord(reply, 33, 300, srv);
+    } else {
+      putRecord(reply, 1, 300, {127, 0, 0, 1});
+    }
+    putRecord(reply, 6, 60, soaData(5), 500);  // RDLENGTH past the end
+    return reply;
+  });
+  CaresResolverPtr resolver = make(settingsFor(server.server()));
+  Query q = sip("ok.scripted.test");
+  q.transport = Transport::Tcp;
+  ResolveResult r = resolve(*resolver, q);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->targets,
+            (std::vector<Target>{target("127.0.0.1", 5060, Transport::Tcp,
+                                        "_sip._tcp.ok.scripted.test", "edge.scripted.test")}));
+  EXPECT_TRUE(hasLine(r->trace, "A edge.scripted.test: 127.0.0.1 (ttl 300)")) << joined(r->trace);
+}
+
+}  // namespace
+}  // namespace sipedge::dns

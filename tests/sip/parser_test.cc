@@ -277,5 +277,24 @@ TEST(ErrorTest, ReasonPhrasesNeverEchoPeerBytes) {
   EXPECT_EQ(errorCodeName(ParseErrorCode::BadCSeq), "bad-cseq");
 }
 
+TEST(ParserTest, RegressControlCharactersInQuotedStringsAndNulInIpv6AreRefused) {
+  // Found by the transport_received fuzzer: the strict parser let these through, and the
+  // message modifiers (which refuse them) then failed to stamp received/rport.
+  std::string quoted = crlf(
+      "OPTIONS sip:a@127.0.0.1 SIP/2.0\n"
+      "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1;x=\"q\x02\"\n"
+      "From: <sip:b@127.0.0.1>;tag=1\nTo: <sip:a@127.0.0.1>\nCall-ID: c\nCSeq: 1 OPTIONS\n"
+      "Content-Length: 0\n\n");
+  EXPECT_FALSE(parseMessage(quoted, ParseOptions{}).has_value());
+  std::string tab = quoted;
+  tab[tab.find('\x02')] = '\t';  // HTAB is LWS, allowed in qdtext
+  EXPECT_TRUE(parseMessage(tab, ParseOptions{}).has_value());
+  std::string escaped = quoted;
+  escaped.insert(escaped.find('\x02'), "\\");  // a quoted-pair may escape a control character
+  EXPECT_TRUE(parseMessage(escaped, ParseOptions{}).has_value());
+  EXPECT_FALSE(parseUri(std::string_view("sip:[::\0junk]", 13)).has_value());
+  EXPECT_TRUE(parseUri("sip:[::1]").has_value());
+}
+
 }  // namespace
 }  // namespace sipedge::sip
