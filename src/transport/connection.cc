@@ -238,10 +238,10 @@ void Connection::onEvent(bufferevent*, short what, void* self) {
       err = so_error;
     }
     ++c->owner_.counters_.connect_failures;
-    c->close(SendError{SendError::Kind::Refused,
-                       remote + ": " +
-                           (err != 0 ? evutil_socket_error_to_string(err)
-                                     : "the peer closed the connection")});
+    c->close(SendError{
+        SendError::Kind::Refused,
+        remote + ": " +
+            (err != 0 ? evutil_socket_error_to_string(err) : "the peer closed the connection")});
     return;
   }
   if (c->state_ == State::Handshaking) {
@@ -250,8 +250,8 @@ void Connection::onEvent(bufferevent*, short what, void* self) {
     return;
   }
   c->close(SendError{SendError::Kind::Closed,
-                     ((what & BEV_EVENT_EOF) ? "closed by " : "connection error with ") +
-                         remote + (tls.empty() ? "" : ": " + tls)});
+                     ((what & BEV_EVENT_EOF) ? "closed by " : "connection error with ") + remote +
+                         (tls.empty() ? "" : ": " + tls)});
 }
 
 std::string Connection::tlsErrors() {
