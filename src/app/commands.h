@@ -26,6 +26,10 @@ struct ResponderCommandOptions {
   std::string client_cert = "none";
   int workers = 0;
   std::size_t max_transactions = 0;  // 0: txn::LayerSettings' default
+  std::size_t max_connections = 0;   // 0: transport::Limits' defaults, here and below
+  std::size_t max_connections_per_ip = 0;
+  int idle_timeout_s = 0;
+  int tls_handshake_timeout_ms = 0;
 };
 
 void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts);

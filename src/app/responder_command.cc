@@ -31,6 +31,18 @@ void addResponderCommand(CLI::App& app, ResponderCommandOptions& opts) {
   cmd->add_option("--max-transactions", opts.max_transactions,
                   "transactions per worker before new requests get 503 (default 200000)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  cmd->add_option("--max-connections", opts.max_connections,
+                  "TCP/TLS connections per process (default 10000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  cmd->add_option("--max-connections-per-ip", opts.max_connections_per_ip,
+                  "inbound TCP/TLS connections per source address (default 100)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  cmd->add_option("--idle-timeout", opts.idle_timeout_s,
+                  "seconds before an idle connection is closed (default 600)")
+      ->check(CLI::Range(1, 86400));
+  cmd->add_option("--tls-handshake-timeout", opts.tls_handshake_timeout_ms,
+                  "milliseconds a TLS handshake may take (default 5000)")
+      ->check(CLI::Range(1, 600000));
 }
 
 int runResponderCommand(const ResponderCommandOptions& opts) {
@@ -73,7 +85,20 @@ int runResponderCommand(const ResponderCommandOptions& opts) {
   if (opts.max_transactions > 0) {
     layer.max_transactions = opts.max_transactions;
   }
-  NodePool pool(workers, transport::Limits{}, tls, layer,
+  transport::Limits limits;
+  if (opts.max_connections > 0) {
+    limits.max_connections = opts.max_connections;
+  }
+  if (opts.max_connections_per_ip > 0) {
+    limits.max_connections_per_ip = opts.max_connections_per_ip;
+  }
+  if (opts.idle_timeout_s > 0) {
+    limits.idle_timeout = Duration{opts.idle_timeout_s * 1000LL};
+  }
+  if (opts.tls_handshake_timeout_ms > 0) {
+    limits.tls_handshake_timeout = Duration{opts.tls_handshake_timeout_ms};
+  }
+  NodePool pool(workers, limits, tls, layer,
                 [](Node& node) { return std::make_unique<Responder>(node); });
   for (const auto& l : listeners) {
     auto bound = pool.listen(l);

@@ -72,6 +72,16 @@ Result<void, SendError> Connection::send(std::string_view bytes, Sender::ErrorCa
   if (bufferevent_write(bev_, bytes.data(), bytes.size()) != 0) {
     return fail(SendError{SendError::Kind::Closed, "write to " + params_.remote.toString()});
   }
+  // Backpressure (STYLE S10): a peer that does not read its answers stops being read from at
+  // half the limit, and is read again once its output has drained to a quarter; only a peer
+  // that still lets its output reach the limit is disconnected.
+  if (!read_paused_ && state_ == State::Open &&
+      evbuffer_get_length(out) > owner_.limits_.max_pending_bytes / 2) {
+    read_paused_ = true;
+    ++owner_.counters_.reads_paused;
+    bufferevent_disable(bev_, EV_READ);
+    bufferevent_setwatermark(bev_, EV_WRITE, owner_.limits_.max_pending_bytes / 4, 0);
+  }
   // Until the peer has said anything, a failure of the connection is still news for the
   // sender: a TLS 1.3 server rejects a client certificate after the client's handshake is done.
   if (!params_.inbound && !received_any_ && on_error && pending_.size() < kMaxPendingCallbacks) {
@@ -177,8 +187,16 @@ void Connection::readFrames() {
 void Connection::onWrite(bufferevent*, void* self) {
   auto* c = static_cast<Connection*>(self);
   // libevent may call this before the output has drained (a deferred callback queued earlier).
-  if (c->state_ == State::Closing && evbuffer_get_length(bufferevent_get_output(c->bev_)) == 0) {
+  const std::size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev_));
+  if (c->state_ == State::Closing && pending == 0) {
     c->close(SendError{SendError::Kind::Closed, "closed after flush"});
+    return;
+  }
+  if (c->read_paused_ && c->state_ == State::Open &&
+      pending <= c->owner_.limits_.max_pending_bytes / 4) {
+    c->read_paused_ = false;
+    bufferevent_setwatermark(c->bev_, EV_WRITE, 0, 0);
+    bufferevent_enable(c->bev_, EV_READ);
   }
 }
 

@@ -90,6 +90,7 @@ class Connection final : public loop::Deletable {
   // Outbound: error callbacks of the sends made before the peer sent anything.
   std::vector<PendingSend> pending_;
   bool received_any_ = false;
+  bool read_paused_ = false;  // backpressure: the peer's answers are piling up
 };
 
 }  // namespace sipedge::transport

@@ -304,6 +304,45 @@ TEST(WorkerTransportTcp, ConnectionLimitRefusesNewOutboundConnections) {
   EXPECT_EQ(second.error().kind, SendError::Kind::Overloaded);
 }
 
+TEST(WorkerTransportTcp, APeerThatDoesNotReadIsNoLongerReadFromUntilItCatchesUp) {
+  Limits limits;
+  limits.max_pending_bytes = 32 * 1024;
+  Harness h(limits);
+  Address at = h.listen(Transport::Tcp);
+  h.start();
+  Client c(SOCK_STREAM);
+  int small = 4096;
+  setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ASSERT_TRUE(c.connectTo(at));
+  constexpr int kRequests = 20000;  // more than the kernel buffers on both sides hold
+  std::thread writer([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      c.write(options("127.0.0.1", 9, "TCP", "", "bp-" + std::to_string(i)));
+    }
+  });
+  // The answers pile up unread until the server stops reading.
+  bool paused = false;
+  for (int i = 0; i < 500 && !paused; ++i) {
+    paused = h.call([&] { return h.transport().counters().reads_paused; }) > 0;
+    if (!paused) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  EXPECT_TRUE(paused);
+  // Reading everything lets the server resume: every request is answered, none is lost, and the
+  // connection was never dropped.
+  std::string all = c.readUntil("Call-ID: bp-19999\r\n");
+  writer.join();
+  std::size_t answered = 0;
+  for (std::size_t p = all.find("SIP/2.0 200 OK"); p != std::string::npos;
+       p = all.find("SIP/2.0 200 OK", p + 1)) {
+    ++answered;
+  }
+  EXPECT_EQ(answered, static_cast<std::size_t>(kRequests));
+  EXPECT_NE(all.find("Call-ID: bp-19999\r\n"), std::string::npos);
+  EXPECT_EQ(h.call([&] { return h.transport().counters().connections_closed_pending_bytes; }), 0u);
+}
+
 TEST(WorkerTransportTcp, PendingBytesOverTheLimitCloseTheConnection) {
   Limits limits;
   limits.max_pending_bytes = 64 * 1024;

@@ -35,10 +35,12 @@ namespace sipedge::transport {
 struct Limits {
   std::size_t max_connections = 10000;       // per process, TCP and TLS, in and out
   std::size_t max_connections_per_ip = 100;  // per process, inbound, per source address
-  std::size_t max_pending_bytes = 1 << 20;   // unsent output per connection; over it: close
-  Duration connect_timeout{5000};            // outbound TCP connect
-  Duration tls_handshake_timeout{5000};      // both directions
-  Duration idle_timeout{10 * 60 * 1000};     // a connection with no traffic is closed
+  // Unsent output per connection. Past half of it the peer is not read from until a quarter is
+  // left (backpressure); a send that would pass it closes the connection.
+  std::size_t max_pending_bytes = 1 << 20;
+  Duration connect_timeout{5000};         // outbound TCP connect
+  Duration tls_handshake_timeout{5000};   // both directions
+  Duration idle_timeout{10 * 60 * 1000};  // a connection with no traffic is closed
   std::size_t udp_max_datagrams_per_wakeup = 64;
   sip::ParseLimits parse;
 };
@@ -80,6 +82,7 @@ struct TransportCounters {
   std::uint64_t connect_failures = 0;
   std::uint64_t connections_closed_idle = 0;
   std::uint64_t connections_closed_pending_bytes = 0;
+  std::uint64_t reads_paused = 0;  // backpressure episodes (output past half the limit)
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t keepalive_pongs = 0;
 };
