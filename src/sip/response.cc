@@ -63,14 +63,14 @@ std::string_view defaultReason(int status) {
   }
 }
 
-namespace {
-
 void appendHeader(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
   out += value;
   out += "\r\n";
 }
+
+namespace {
 
 // Whether a To value already carries a tag parameter (outside quotes and angle brackets' URI).
 bool hasTag(const Message& request, std::string_view raw_to) {

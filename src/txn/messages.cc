@@ -2,16 +2,12 @@
 
 #include "sipedge/base/assert.h"
 #include "sipedge/sip/headers.h"
+#include "sipedge/sip/response.h"
 
 namespace sipedge::txn {
 namespace {
 
-void line(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
-}
+using sip::appendHeader;
 
 std::string_view headerValue(const sip::Message& m, sip::HeaderId id) {
   const sip::Header* h = m.find(id);
@@ -26,16 +22,16 @@ std::string buildAckOrCancel(const RequestParts& r, std::string_view method, std
   out += ' ';
   out += r.request_uri;
   out += " SIP/2.0\r\n";
-  line(out, "Via", r.top_via);
-  line(out, "Max-Forwards", "70");
+  appendHeader(out, "Via", r.top_via);
+  appendHeader(out, "Max-Forwards", "70");
   for (const std::string& route : r.routes) {
-    line(out, "Route", route);
+    appendHeader(out, "Route", route);
   }
-  line(out, "From", r.from);
-  line(out, "To", to);
-  line(out, "Call-ID", r.call_id);
-  line(out, "CSeq", std::to_string(r.cseq) + " " + std::string(method));
-  line(out, "Content-Length", "0");
+  appendHeader(out, "From", r.from);
+  appendHeader(out, "To", to);
+  appendHeader(out, "Call-ID", r.call_id);
+  appendHeader(out, "CSeq", std::to_string(r.cseq) + " " + std::string(method));
+  appendHeader(out, "Content-Length", "0");
   out += "\r\n";
   return out;
 }
@@ -44,7 +40,7 @@ void statusLine(std::string& out, int status) {
   out += "SIP/2.0 ";
   out += std::to_string(status);
   out += ' ';
-  out += reasonPhrase(status);
+  out += sip::defaultReason(status);
   out += "\r\n";
 }
 
@@ -106,21 +102,21 @@ std::string buildResponse(const AnswerParts& r, int status, std::string_view to_
   out.reserve(256 + r.from.size() + r.to.size() + r.call_id.size() + extra_headers.size());
   statusLine(out, status);
   for (const std::string& via : r.vias) {
-    line(out, "Via", via);
+    appendHeader(out, "Via", via);
   }
-  line(out, "From", r.from);
+  appendHeader(out, "From", r.from);
   if (!r.to_has_tag && !to_tag.empty()) {
-    line(out, "To", r.to + ";tag=" + std::string(to_tag));
+    appendHeader(out, "To", r.to + ";tag=" + std::string(to_tag));
   } else {
-    line(out, "To", r.to);
+    appendHeader(out, "To", r.to);
   }
-  line(out, "Call-ID", r.call_id);
-  line(out, "CSeq", r.cseq);
+  appendHeader(out, "Call-ID", r.call_id);
+  appendHeader(out, "CSeq", r.cseq);
   if (status == 100 && !r.timestamp.empty()) {
-    line(out, "Timestamp", r.timestamp);
+    appendHeader(out, "Timestamp", r.timestamp);
   }
   out += extra_headers;
-  line(out, "Content-Length", "0");
+  appendHeader(out, "Content-Length", "0");
   out += "\r\n";
   return out;
 }
@@ -128,12 +124,12 @@ std::string buildResponse(const AnswerParts& r, int status, std::string_view to_
 sip::Message synthesizeResponse(const RequestParts& r, int status) {
   std::string text;
   statusLine(text, status);
-  line(text, "Via", r.top_via);
-  line(text, "From", r.from);
-  line(text, "To", r.to);
-  line(text, "Call-ID", r.call_id);
-  line(text, "CSeq", std::to_string(r.cseq) + " " + r.method);
-  line(text, "Content-Length", "0");
+  appendHeader(text, "Via", r.top_via);
+  appendHeader(text, "From", r.from);
+  appendHeader(text, "To", r.to);
+  appendHeader(text, "Call-ID", r.call_id);
+  appendHeader(text, "CSeq", std::to_string(r.cseq) + " " + r.method);
+  appendHeader(text, "Content-Length", "0");
   text += "\r\n";
   sip::ParseOptions options;
   // Every value was accepted by this parser before (in the request); only the limits could differ.
@@ -143,18 +139,6 @@ sip::Message synthesizeResponse(const RequestParts& r, int status) {
   auto message = sip::parseMessage(text, options);
   SIPEDGE_RELEASE_ASSERT(message.has_value());
   return std::move(*message);
-}
-
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 100: return "Trying";
-    case 200: return "OK";
-    case 408: return "Request Timeout";
-    case 481: return "Call/Transaction Does Not Exist";
-    case 487: return "Request Terminated";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
-  }
 }
 
 std::optional<std::string> viaWithAddress(const sip::Via& via, const transport::ViaAddress& at) {

@@ -63,9 +63,6 @@ std::string buildResponse(const AnswerParts& request, int status, std::string_vi
 // A response the peer never sent, for the TU: the request's top Via, From, To, Call-ID and CSeq.
 sip::Message synthesizeResponse(const RequestParts& request, int status);
 
-// The reason phrases of the statuses the layer writes.
-std::string_view reasonPhrase(int status);
-
 // The top Via of a request switched to another transport (RFC 3261 18.1.1): the same protocol
 // and parameters (branch, rport, ...) with the new transport and sent-by. nullopt when the result
 // is not a valid Via.

@@ -20,6 +20,9 @@ std::string_view defaultReason(int status);
 
 using ExtraHeader = std::pair<std::string_view, std::string_view>;
 
+// Appends "NAME: VALUE\r\n" (for code that writes messages field by field).
+void appendHeader(std::string& out, std::string_view name, std::string_view value);
+
 // The bytes of the response, ending with "Content-Length: 0" and the blank line unless `body` is
 // given. `reason` empty means defaultReason(status); CR and LF in it are replaced by spaces.
 std::string responseText(const Message& request, int status, std::string_view reason = {},
