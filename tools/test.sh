@@ -31,12 +31,13 @@ run_ctest() {
 
 bash tools/check-layering.sh
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPEDGE_WERROR=ON
+# SIPEDGE_TESTS=ON explicitly: tools/demo.sh configures the same build dir without the tests.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPEDGE_WERROR=ON -DSIPEDGE_TESTS=ON
 cmake --build build -j "$jobs"
 run_ctest build
 
 if [ "${SIPEDGE_TEST_SANITIZE:-1}" != 0 ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIPEDGE_WERROR=ON \
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIPEDGE_WERROR=ON -DSIPEDGE_TESTS=ON \
         -DSIPEDGE_SANITIZE="address;undefined"
   cmake --build build-asan -j "$jobs"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
