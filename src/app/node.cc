@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "sipedge/txn/branch.h"
+
 namespace sipedge::app {
 
 Node::Node(unsigned index, const transport::Limits& limits, transport::ConnectionBudget& budget,
@@ -24,12 +26,32 @@ Node::~Node() {
   transport_.reset();
 }
 
+void Node::onMessage(transport::Inbound&& in) {
+  if (peers_ != nullptr && in.message.isResponse() && !in.message.vias().empty()) {
+    auto branch = in.message.vias().front().params.get("branch");
+    auto owner = branch ? txn::workerOfBranch(*branch) : std::nullopt;
+    if (owner && *owner != index_ && *owner < peers_->size()) {
+      // std::function needs a copyable callable: the message travels in a shared_ptr.
+      Node* to = (*peers_)[*owner];
+      auto moved = std::make_shared<transport::Inbound>(std::move(in));
+      ++handed_over_;
+      to->worker().post([to, moved] { to->layer().onMessage(std::move(*moved)); });
+      return;
+    }
+  }
+  layer_->onMessage(std::move(in));
+}
+
 NodePool::NodePool(unsigned workers, const transport::Limits& limits,
                    const transport::TlsContextStore& tls, const txn::LayerSettings& layer_settings,
                    const Node::UserFactory& make_user)
     : budget_(limits) {
   for (unsigned i = 0; i < workers; ++i) {
     nodes_.push_back(std::make_unique<Node>(i, limits, budget_, tls, layer_settings, make_user));
+    peers_.push_back(nodes_.back().get());
+  }
+  for (auto& node : nodes_) {
+    node->setPeers(&peers_);
   }
 }
 

@@ -33,7 +33,13 @@ class Node final : public transport::MessageHandler {
   txn::Layer& layer() { return *layer_; }
   Random& random() { return random_; }
 
-  void onMessage(transport::Inbound&& in) override { layer_->onMessage(std::move(in)); }
+  // Responses to client transactions another worker owns (the branch names it, see
+  // txn/branch.h) are handed over to that worker's loop; everything else goes to this layer.
+  void onMessage(transport::Inbound&& in) override;
+
+  // The nodes of the pool, by index, for hand-over. Set once, before the loops run.
+  void setPeers(const std::vector<Node*>* peers) { peers_ = peers; }
+  std::uint64_t handedOver() const { return handed_over_; }
 
  private:
   unsigned index_;
@@ -42,6 +48,8 @@ class Node final : public transport::MessageHandler {
   std::unique_ptr<transport::WorkerTransport> transport_;
   std::unique_ptr<txn::TransactionUser> user_;
   std::unique_ptr<txn::Layer> layer_;
+  const std::vector<Node*>* peers_ = nullptr;
+  std::uint64_t handed_over_ = 0;
 };
 
 class NodePool {
@@ -61,6 +69,7 @@ class NodePool {
  private:
   transport::ConnectionBudget budget_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<Node*> peers_;  // the same nodes, for hand-over
   std::vector<std::thread> threads_;
 };
 

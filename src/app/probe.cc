@@ -9,6 +9,7 @@
 #include "sipedge/base/strings.h"
 #include "sipedge/sip/response.h"
 #include "sipedge/sip/uri.h"
+#include "sipedge/txn/branch.h"
 
 namespace sipedge::app {
 
@@ -193,8 +194,7 @@ void Probe::tryTarget() {
       d.tls_server_name.empty() ? "" : " - the certificate must cover '" + d.tls_server_name + "'");
   std::string transport_name(transport::transportName(d.endpoint.transport));
   std::string lower_transport = toLower(transport_name);
-  std::string branch = fmt::format("z9hG4bK-probe-{:x}-{}", node_.random().below(0x7fffffff),
-                                   probe_number_ * 100 + static_cast<int>(target_index_));
+  std::string branch = txn::makeBranch(node_.index(), node_.random());
   std::string via_host = via->host;
   std::string from = settings_.from.empty() ? "sip:probe@" + via_host : settings_.from;
   std::string call_id =
