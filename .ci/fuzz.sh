@@ -19,6 +19,7 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 all_targets="sip_message sip_uri sip_stream_framer txn_fsm"
 all_targets+=" dns_answer dns_locator transport_received"
+all_targets+=" config_toml"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
@@ -57,6 +58,7 @@ dict_for() {
   case "$1" in
     dns_answer) echo "$repo/fuzz/dict/dns.dict" ;;
     dns_locator) echo "" ;;
+    config_toml) echo "$repo/fuzz/dict/toml.dict" ;;
     *) echo "$repo/fuzz/dict/sip.dict" ;;
   esac
 }

@@ -1,0 +1,164 @@
+#pragma once
+
+// The configuration: TOML in, an immutable typed snapshot out (STYLE S28-S30, DESIGN.md
+// "Configuration and reload").
+//
+// - config::parse(text, source_name) is pure; config::load(path) reads the file and its
+//   includes. Both return the first error found, positioned (file:line:col and dotted path).
+// - Every default is a member initializer below (S30). The config module has its own plain
+//   structs: the app maps them onto transport::Limits, transport::TlsSettings, txn::LayerSettings
+//   / TimerConfig and dns::ResolverSettings, whose defaults these mirror.
+// - Array indexes in paths are 0-based, as in TOML ("listeners[1]" is the second listener).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sipedge/base/result.h"
+#include "sipedge/config/values.h"
+
+namespace sipedge::config {
+
+// A positioned configuration error (S18, S29). line and column are 1-based; 0 when unknown
+// (for example a file that cannot be read).
+struct ConfigError {
+  std::string file;  // the source name: the path given to load(), or parse()'s source_name
+  std::string path;  // dotted path of the offending node, e.g. "listeners[1].address"
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+  std::string message;  // what was expected and what was found
+  // "FILE:LINE:COL: PATH: MESSAGE" (the parts that are unknown are left out).
+  std::string describe() const;
+  bool operator==(const ConfigError&) const = default;
+};
+
+enum class Transport : std::uint8_t { Udp, Tcp, Tls };
+enum class Side : std::uint8_t { External, Internal };
+enum class ClientCertMode : std::uint8_t { None, Request, Require };
+enum class FederationMode : std::uint8_t { Closed, Open };
+
+std::string_view toString(Transport transport);
+
+// [server]
+struct ServerConfig {
+  std::vector<std::string> domains;  // served SIP domains, lower case; at least one
+  unsigned workers = 0;              // 0: one per core
+  bool operator==(const ServerConfig&) const = default;
+};
+
+// [[listeners]]
+struct ListenerConfig {
+  std::string name;  // default "<transport>:<address>", e.g. "udp:0.0.0.0:5060"; unique
+  Transport transport = Transport::Udp;
+  SocketAddress address;
+  Side side = Side::External;
+  std::string tls_profile;      // TLS only (required there): a key of Config::tls
+  std::string advertised_host;  // Via/Contact host; empty: the bound address
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+// [tls.<name>]. Relative paths are resolved against the directory of the file that names them.
+struct TlsProfile {
+  std::string name;
+  std::string certificate;  // PEM leaf then chain; empty: a client-only profile
+  std::string key;          // set exactly when certificate is
+  std::string ca;           // empty: the system's default CA paths
+  ClientCertMode client_certificate = ClientCertMode::Request;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string ciphers;              // TLS 1.2 list, OpenSSL syntax; empty: OpenSSL's default
+  std::string ciphersuites;         // TLS 1.3 suites; empty: OpenSSL's default
+  std::string groups;               // e.g. "X25519:P-256"; empty: OpenSSL's default
+  struct Sni {
+    std::string domain;  // lower case
+    std::string certificate;
+    std::string key;
+    bool operator==(const Sni&) const = default;
+  };
+  std::vector<Sni> sni;  // [[tls.<name>.sni]]
+  bool operator==(const TlsProfile&) const = default;
+};
+
+// [limits] (transport::Limits, sip::ParseLimits, txn::LayerSettings)
+struct LimitsConfig {
+  std::uint64_t max_message_bytes = 65535;
+  std::uint64_t max_headers = 256;
+  std::uint64_t max_connections = 10000;
+  std::uint64_t max_connections_per_ip = 100;
+  std::uint64_t max_pending_bytes = 1 << 20;
+  Duration connect_timeout{5000};
+  Duration tls_handshake_timeout{5000};
+  Duration idle_timeout{10 * 60 * 1000};
+  std::uint64_t max_transactions = 200000;
+  std::uint64_t udp_max_request_bytes = 1300;  // larger requests go over TCP; 0: never switch
+  bool operator==(const LimitsConfig&) const = default;
+};
+
+// [txn] (txn::TimerConfig); t1 >= 1ms, t2 >= t1.
+struct TxnConfig {
+  Duration t1{500};
+  Duration t2{4000};
+  Duration t4{5000};
+  Duration timer_c{180000};
+  Duration timer_d{32000};
+  bool operator==(const TxnConfig&) const = default;
+};
+
+// [dns] (dns::ResolverSettings)
+struct DnsConfig {
+  std::vector<SocketAddress> servers;  // port 53 when not given; empty: resolv.conf's
+  Duration timeout{2000};              // per try, per server
+  unsigned tries = 2;
+  std::uint64_t cache_entries = 10000;
+  Duration negative_ttl{30000};  // whole seconds
+  Duration max_ttl{3600000};     // whole seconds
+  bool ipv6 = true;
+  bool prefer_ipv6 = false;
+  bool operator==(const DnsConfig&) const = default;
+};
+
+// [federation]
+struct FederationConfig {
+  FederationMode mode = FederationMode::Closed;
+  std::vector<std::string> blocked_domains;  // lower case; included files may add to it
+  bool operator==(const FederationConfig&) const = default;
+};
+
+// [[partners]] (first landing: identification only; policy keys come with issue 5's policy)
+struct Partner {
+  std::string name;                  // unique
+  std::vector<std::string> domains;  // lower case; no domain belongs to two partners
+  std::string source;                // the file that defined it
+  bool operator==(const Partner&) const = default;
+};
+
+struct Config {
+  ServerConfig server;
+  std::vector<ListenerConfig> listeners;  // at least one; (transport, address) unique
+  std::vector<TlsProfile> tls;            // sorted by name
+  LimitsConfig limits;
+  TxnConfig txn;
+  DnsConfig dns;
+  FederationConfig federation;
+  std::vector<Partner> partners;  // in file order, the main file's first, then each include's
+
+  // nullptr when no profile has that name.
+  const TlsProfile* findTlsProfile(std::string_view name) const;
+  bool operator==(const Config&) const = default;
+};
+
+// Parses one configuration document. Pure: reads no file. Relative TLS paths are joined to the
+// directory part of source_name (absolute when source_name is). A top-level `include` is an
+// error here: includes need the file system, so only load() resolves them.
+[[nodiscard]] Result<Config, ConfigError> parse(std::string_view text, std::string source_name);
+
+// Reads `path` and the files its `include = ["policies/*.toml", ...]` patterns match (relative
+// to the including file's directory, in sorted order per pattern; included files may include
+// further files). An included file may hold only [[partners]], [federation] blocked_domains and
+// include. A pattern without wildcards must name an existing file; one with wildcards may match
+// nothing. A missing file or an include cycle is an error at the include's position.
+[[nodiscard]] Result<Config, ConfigError> load(const std::string& path);
+
+}  // namespace sipedge::config
