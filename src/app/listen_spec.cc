@@ -1,5 +1,7 @@
 #include "listen_spec.h"
 
+#include "sipedge/config/values.h"
+
 namespace sipedge::app {
 
 Result<transport::ListenerSettings, std::string> parseListenSpec(std::string_view text) {
@@ -29,17 +31,14 @@ Result<transport::ListenerSettings, std::string> parseListenSpec(std::string_vie
   if (!t) {
     return bad("unknown transport '" + std::string(rest.substr(0, colon)) + "' (udp, tcp, tls)");
   }
-  std::string_view host_port = rest.substr(colon + 1);
-  auto address = transport::Address::parseHostPort(host_port);
-  if (!address) {
-    // Port 0 is allowed here (parseHostPort refuses it for destinations).
-    std::size_t last = host_port.rfind(':');
-    if (last != std::string_view::npos && host_port.substr(last + 1) == "0") {
-      address = transport::Address::parseIp(host_port.substr(0, last), 0);
-    }
+  // The configuration's parser: a listener's port may be 0 (the kernel picks).
+  auto socket_address = config::parseSocketAddress(rest.substr(colon + 1));
+  if (!socket_address) {
+    return bad(socket_address.error().message);
   }
+  auto address = transport::Address::parseIp(socket_address->ip, socket_address->port);
   if (!address) {
-    return bad("bad address or port");
+    return bad("bad address");
   }
   s.endpoint = transport::Endpoint{*address, *t};
   return s;

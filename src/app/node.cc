@@ -20,12 +20,6 @@ Node::Node(unsigned index, const transport::Limits& limits, transport::Connectio
       std::make_unique<txn::Layer>(layer_settings, *transport_, worker_, worker_, random_, *user_);
 }
 
-Node::~Node() {
-  layer_.reset();
-  user_.reset();
-  transport_.reset();
-}
-
 void Node::onMessage(transport::Inbound&& in) {
   if (peers_ != nullptr && in.message.isResponse() && !in.message.vias().empty()) {
     auto branch = in.message.vias().front().params.get("branch");

@@ -25,7 +25,8 @@ class Node final : public transport::MessageHandler {
   Node(unsigned index, const transport::Limits& limits, transport::ConnectionBudget& budget,
        const transport::TlsContextStore& tls, txn::LayerSettings layer_settings,
        const UserFactory& make_user);
-  ~Node() override;
+  // Members are destroyed in reverse order: the layer, then the user, then the transport.
+  ~Node() override = default;
 
   unsigned index() const { return index_; }
   loop::Worker& worker() { return worker_; }

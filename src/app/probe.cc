@@ -286,12 +286,12 @@ void Probe::onResponse(txn::ClientTransactionId id, txn::ClientResponse&& respon
   if (response.origin == txn::ResponseOrigin::TransportError) {
     std::string why = response.error ? response.error->describe() : "transport error";
     line("! {} ({:.1f} ms)", why, ms);
-    finishAttempt(false, false, why, true);
+    finishAttempt(false, why, true);
     return;
   }
   if (response.origin == txn::ResponseOrigin::Timeout) {
     line("! no final response (timer F) after {:.1f} ms", ms);
-    finishAttempt(false, false, "timeout", true);
+    finishAttempt(false, "timeout", true);
     return;
   }
   if (!printed_peer_ && response.inbound.peer) {
@@ -308,24 +308,23 @@ void Probe::onResponse(txn::ClientTransactionId id, txn::ClientResponse&& respon
   if (status < 200) {
     return;
   }
-  last_status_ = status;
   bool ok = status < 300;
   if (ok) {
     latencies_.push_back(ms);
   }
   // RFC 3263 4.3: a 503 means try the next target.
-  finishAttempt(true, ok, fmt::format("answered {} {}", status, m.reasonPhrase()), status == 503);
+  finishAttempt(ok, fmt::format("answered {} {}", status, m.reasonPhrase()), status == 503);
 }
 
 void Probe::onTimeout() {
   line("! no final response within {} ms", settings_.timeout.count());
-  finishAttempt(false, false,
+  finishAttempt(false,
                 fmt::format("no response within {} ms from {}", settings_.timeout.count(),
                             targets_[target_index_].ip),
                 true);
 }
 
-void Probe::finishAttempt(bool answered, bool success, const std::string& failure, bool failover) {
+void Probe::finishAttempt(bool success, const std::string& failure, bool failover) {
   timeout_timer_->disable();
   current_.reset();
   if (success) {
@@ -339,7 +338,6 @@ void Probe::finishAttempt(bool answered, bool success, const std::string& failur
     tryTarget();
     return;
   }
-  (void)answered;
   failures_.push_back(failure);
   nextProbe();
 }

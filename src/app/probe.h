@@ -46,7 +46,7 @@ class Probe final : public txn::TransactionUser {
   void sendProbe();
   void tryTarget();
   void onTimeout();
-  void finishAttempt(bool answered, bool success, const std::string& failure, bool failover);
+  void finishAttempt(bool success, const std::string& failure, bool failover);
   void nextProbe();
   void finish(int code, const std::string& summary);
   void printPeer(const transport::PeerIdentity& peer);
@@ -73,7 +73,6 @@ class Probe final : public txn::TransactionUser {
   std::vector<double> latencies_;
   std::vector<std::string> failures_;
   bool printed_peer_ = false;
-  int last_status_ = 0;
   std::string last_reason_;
 };
 

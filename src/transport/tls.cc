@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "openssl_ptr.h"
 #include "sipedge/base/strings.h"
 
 namespace sipedge::transport {
@@ -27,16 +28,6 @@ void SslDeleter::operator()(ssl_st* ssl) const {
 }
 
 namespace {
-
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-
-struct X509Deleter {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }

@@ -15,15 +15,11 @@
 #include <optional>
 #include <string>
 
+#include "openssl_ptr.h"
 #include "sipedge/transport/peer_identity.h"
 
 namespace sipedge::transport {
 namespace {
-
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
 struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }

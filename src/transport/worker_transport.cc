@@ -253,13 +253,11 @@ Result<Connection*, SendError> WorkerTransport::openConnection(const Destination
   }
   auto c = std::make_unique<Connection>(*this, std::move(p), bev);
   Connection* raw = c.get();
-  std::uint64_t id = raw->id();
   adopt(std::move(c));
   indexConnection(*raw, ReuseKey{to, d.endpoint.transport, d.tls_server_name});
   if (!raw->connect()) {
     SendError why{SendError::Kind::Refused, "connect to " + to.toString() + " failed"};
     raw->close(why);
-    (void)id;
     return fail(why);
   }
   ++counters_.connections_opened;
