@@ -25,6 +25,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iterator>
 #include <optional>
@@ -35,6 +36,7 @@
 
 #include "document.h"
 #include "sipedge/config/config.h"
+#include "sipedge/sip/uri.h"
 
 namespace sipedge::config {
 
@@ -128,8 +130,9 @@ std::string joinPath(const std::string& dir, const std::string& file) {
   return (fs::path(dir) / p).lexically_normal().string();
 }
 
-constexpr std::string_view kRootKeys[] = {"include", "server", "listeners",  "tls",     "limits",
-                                          "txn",     "dns",    "federation", "partners"};
+constexpr std::string_view kRootKeys[] = {
+    "include",    "server",   "listeners", "tls",       "limits",          "txn",   "dns",
+    "federation", "partners", "directory", "next_hops", "next_hop_health", "b2bua", "admin"};
 
 bool isRootKey(std::string_view key) {
   return std::find(std::begin(kRootKeys), std::end(kRootKeys), key) != std::end(kRootKeys);
@@ -387,6 +390,83 @@ class Reader {
         "expected " + names + ", got " + (s != nullptr ? "\"" + s->get() + "\"" : typeName(*node)));
   }
 
+  // A socket address ("IP:PORT"); false (with the error) when present and bad.
+  void socketAddress(const toml::table& t, std::string_view key, const std::string& path,
+                     SocketAddress& out) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) {
+      return;
+    }
+    if (const std::string* s =
+            stringOf(*node, join(path, key), R"(an address like "192.0.2.1:5060")")) {
+      auto parsed = parseSocketAddress(*s);
+      if (!parsed) {
+        failAt(*node, join(path, key), parsed.error().message);
+      } else {
+        out = *parsed;
+      }
+    }
+  }
+
+  // A list of SIP header names, lower-cased.
+  void headerNames(const toml::table& t, std::string_view key, const std::string& path,
+                   std::vector<std::string>& out) {
+    const toml::array* list = array(t, key, path);
+    if (list == nullptr) {
+      return;
+    }
+    for (std::size_t i = 0; i < list->size() && ok(); ++i) {
+      const std::string item_path = indexed(join(path, key), i);
+      const toml::node& node = *list->get(i);
+      const std::string* s = stringOf(node, item_path, "a header name");
+      if (s == nullptr) {
+        return;
+      }
+      const bool token = !s->empty() && std::all_of(s->begin(), s->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
+      });
+      if (!token) {
+        failAt(node, item_path, "expected a header name like \"X-Custom\", got \"" + *s + "\"");
+        return;
+      }
+      std::string lower;
+      for (char c : *s) {
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      out.push_back(std::move(lower));
+    }
+  }
+
+  // "user@host" with a valid host name; `templated` requires the user to be exactly "{user}".
+  bool addressOfRecord(const toml::node& node, const std::string& path, bool templated,
+                       std::string& out) {
+    const std::string* s = stringOf(node, path, "an address like \"jerry@example.com\"");
+    if (s == nullptr) {
+      return false;
+    }
+    const std::size_t at = s->rfind('@');
+    const std::string want = templated ? R"(a rule side like "{user}@example.com")"
+                                       : R"(an address like "jerry@example.com")";
+    if (at == std::string::npos || at == 0) {
+      failAt(node, path, "expected " + want + ", got \"" + *s + "\"");
+      return false;
+    }
+    const std::string user = s->substr(0, at);
+    auto host = parseDomainName(std::string_view(*s).substr(at + 1));
+    if (!host) {
+      failAt(node, path, "bad host in \"" + *s + "\": " + host.error().message);
+      return false;
+    }
+    if (templated != (user == "{user}") ||
+        (!templated && user.find_first_of("{}<>\" ;,:") != std::string::npos)) {
+      failAt(node, path, "expected " + want + ", got \"" + *s + "\"");
+      return false;
+    }
+    out = user + "@" + *host;
+    return true;
+  }
+
   // A list of domain names; the first bad one is the error.
   void domains(const toml::table& t, std::string_view key, const std::string& path,
                std::vector<std::string>& out) {
@@ -434,7 +514,33 @@ constexpr std::string_view kDnsKeys[] = {"servers",      "timeout", "tries", "ca
                                          "negative_ttl", "max_ttl", "ipv6",  "prefer_ipv6"};
 constexpr std::string_view kFederationKeys[] = {"mode", "blocked_domains"};
 constexpr std::string_view kIncludedFederationKeys[] = {"blocked_domains"};
-constexpr std::string_view kPartnerKeys[] = {"name", "domains"};
+constexpr std::string_view kPartnerKeys[] = {"name", "domains", "address", "transport"};
+constexpr std::string_view kDirectoryKeys[] = {
+    "backend", "static", "ldap", "cache", "not_found_status", "unavailable_retry_after"};
+constexpr std::string_view kStaticKeys[] = {"users", "rules"};
+constexpr std::string_view kStaticUserKeys[] = {"external", "internal", "targets"};
+constexpr std::string_view kStaticRuleKeys[] = {"external", "internal"};
+constexpr std::string_view kTargetKeys[] = {"uri", "q"};
+constexpr std::string_view kLdapKeys[] = {"uri",
+                                          "bind_dn",
+                                          "password_file",
+                                          "starttls",
+                                          "ca",
+                                          "base",
+                                          "external_filter",
+                                          "internal_filter",
+                                          "external_attribute",
+                                          "internal_attribute",
+                                          "target_attribute",
+                                          "timeout",
+                                          "reconnect_interval"};
+constexpr std::string_view kCacheKeys[] = {"positive_ttl", "negative_ttl", "max_entries"};
+constexpr std::string_view kNextHopKeys[] = {"name",     "transport", "address",
+                                             "priority", "weight",    "tls_server_name"};
+constexpr std::string_view kHealthKeys[] = {"interval", "failures", "successes"};
+constexpr std::string_view kB2buaKeys[] = {"max_dialog_lifetime", "pass_headers", "drop_headers",
+                                           "pass_user_agent", "client_tls"};
+constexpr std::string_view kAdminKeys[] = {"listen"};
 
 constexpr std::uint64_t kMiB = 1ULL << 20;
 
@@ -782,7 +888,18 @@ class Builder {
         r.failAt(*t.get("name"), join(path, "name"), "expected a partner name, got \"\"");
       }
       r.domains(t, "domains", path, p.domains);
+      if (t.get("address") != nullptr) {
+        r.socketAddress(t, "address", path, p.address);
+        p.has_address = r.ok();
+      }
+      r.choice(t, "transport", path, p.transport,
+               {{"udp", Transport::Udp}, {"tcp", Transport::Tcp}, {"tls", Transport::Tls}});
       if (!r.ok()) {
+        return;
+      }
+      if (t.get("transport") != nullptr && !p.has_address) {
+        r.failAt(*t.get("transport"), join(path, "transport"),
+                 "a transport applies only with an address (otherwise DNS chooses)");
         return;
       }
       if (p.domains.empty()) {
@@ -816,6 +933,288 @@ class Builder {
         }
       }
       config_.partners.push_back(std::move(p));
+    }
+  }
+
+  void directory(Reader& r, const toml::table& root) {
+    const toml::table* t = r.table(root, "directory", "");
+    if (t == nullptr || !r.checkKeys(*t, "directory", kDirectoryKeys)) {
+      return;
+    }
+    DirectoryConfig& d = config_.directory;
+    r.choice(*t, "backend", "directory", d.backend,
+             {{"static", DirectoryBackend::Static}, {"ldap", DirectoryBackend::Ldap}});
+    r.count(*t, "not_found_status", "directory", d.not_found_status, 400, 699);
+    r.duration(*t, "unavailable_retry_after", "directory", d.unavailable_retry_after, Duration{0});
+    if (r.ok()) {
+      staticDirectory(r, *t);
+    }
+    if (r.ok()) {
+      ldapDirectory(r, *t);
+    }
+    if (const toml::table* c = r.ok() ? r.table(*t, "cache", "directory") : nullptr) {
+      if (!r.checkKeys(*c, "directory.cache", kCacheKeys)) {
+        return;
+      }
+      r.duration(*c, "positive_ttl", "directory.cache", d.cache.positive_ttl, Duration{0});
+      r.duration(*c, "negative_ttl", "directory.cache", d.cache.negative_ttl, Duration{0});
+      r.count(*c, "max_entries", "directory.cache", d.cache.max_entries, 0, 100000000);
+    }
+    if (r.ok() && d.backend == DirectoryBackend::Ldap && t->get("ldap") == nullptr) {
+      r.failAt(*t->get("backend"), "directory.ldap",
+               "missing: backend \"ldap\" needs a [directory.ldap] table with uri and base");
+    }
+  }
+
+  void staticDirectory(Reader& r, const toml::table& dir) {
+    const std::string path = "directory.static";
+    const toml::table* t = r.table(dir, "static", "directory");
+    if (t == nullptr || !r.checkKeys(*t, path, kStaticKeys)) {
+      return;
+    }
+    StaticDirectoryConfig& m = config_.directory.static_map;
+    if (const toml::array* users = r.array(*t, "users", path)) {
+      for (std::size_t i = 0; i < users->size() && r.ok(); ++i) {
+        const std::string p = indexed(join(path, "users"), i);
+        const toml::node& n = *users->get(i);
+        if (!n.is_table()) {
+          r.failAt(n, p, "expected a user table with external and internal, got " + typeName(n));
+          return;
+        }
+        const toml::table& u = *n.as_table();
+        if (!r.checkKeys(u, p, kStaticUserKeys) ||
+            !r.require(u, "external", p, R"(the external address like "jerry@example.com")") ||
+            !r.require(u, "internal", p, R"(the internal address like "js@corp.example.com")")) {
+          return;
+        }
+        StaticDirectoryConfig::User user;
+        if (!r.addressOfRecord(*u.get("external"), join(p, "external"), false, user.external) ||
+            !r.addressOfRecord(*u.get("internal"), join(p, "internal"), false, user.internal)) {
+          return;
+        }
+        for (const auto& other : m.users) {
+          if (other.external == user.external) {
+            r.failAt(*u.get("external"), join(p, "external"),
+                     "duplicate external address \"" + user.external + "\"");
+            return;
+          }
+        }
+        if (const toml::array* targets = r.array(u, "targets", p)) {
+          for (std::size_t j = 0; j < targets->size() && r.ok(); ++j) {
+            const std::string tp = indexed(join(p, "targets"), j);
+            const toml::node& tn = *targets->get(j);
+            if (!tn.is_table()) {
+              r.failAt(tn, tp,
+                       R"(expected a target like { uri = "sip:js@host", q = 0.5 }, got )" +
+                           typeName(tn));
+              return;
+            }
+            const toml::table& tt = *tn.as_table();
+            if (!r.checkKeys(tt, tp, kTargetKeys) ||
+                !r.require(tt, "uri", tp, R"(a SIP URI like "sip:js@host")")) {
+              return;
+            }
+            StaticDirectoryConfig::Target target;
+            const toml::node& uri = *tt.get("uri");
+            const std::string* s = r.stringOf(uri, join(tp, "uri"), "a SIP URI");
+            if (s == nullptr) {
+              return;
+            }
+            auto parsed = sip::parseUri(*s);
+            if (!parsed || !parsed->isSip()) {
+              r.failAt(uri, join(tp, "uri"),
+                       "expected a sip: or sips: URI, got \"" + *s + "\"" +
+                           (parsed ? "" : " (" + parsed.error().reason() + ")"));
+              return;
+            }
+            target.uri = *s;
+            if (const toml::node* q = tt.get("q")) {
+              const std::optional<double> v = q->value<double>();
+              if (!v || *v < 0.0 || *v > 1.0) {
+                r.failAt(*q, join(tp, "q"),
+                         "expected a q-value from 0.0 to 1.0, got " + typeName(*q));
+                return;
+              }
+              target.q = *v;
+            }
+            user.targets.push_back(std::move(target));
+          }
+        }
+        m.users.push_back(std::move(user));
+      }
+    }
+    if (const toml::array* rules = r.ok() ? r.array(*t, "rules", path) : nullptr) {
+      for (std::size_t i = 0; i < rules->size() && r.ok(); ++i) {
+        const std::string p = indexed(join(path, "rules"), i);
+        const toml::node& n = *rules->get(i);
+        if (!n.is_table()) {
+          r.failAt(n, p,
+                   R"(expected a rule like { external = "{user}@example.com", internal = )"
+                   R"("{user}@corp.example.com" }, got )" +
+                       typeName(n));
+          return;
+        }
+        const toml::table& u = *n.as_table();
+        if (!r.checkKeys(u, p, kStaticRuleKeys) ||
+            !r.require(u, "external", p, R"(a rule side like "{user}@example.com")") ||
+            !r.require(u, "internal", p, R"(a rule side like "{user}@corp.example.com")")) {
+          return;
+        }
+        StaticDirectoryConfig::Rule rule;
+        if (!r.addressOfRecord(*u.get("external"), join(p, "external"), true, rule.external) ||
+            !r.addressOfRecord(*u.get("internal"), join(p, "internal"), true, rule.internal)) {
+          return;
+        }
+        m.rules.push_back(std::move(rule));
+      }
+    }
+  }
+
+  void ldapDirectory(Reader& r, const toml::table& dir) {
+    const std::string path = "directory.ldap";
+    const toml::table* t = r.table(dir, "ldap", "directory");
+    if (t == nullptr || !r.checkKeys(*t, path, kLdapKeys) ||
+        !r.require(*t, "uri", path, R"(an LDAP URI like "ldap://127.0.0.1:389")") ||
+        !r.require(*t, "base", path, R"(a search base like "ou=people,dc=example,dc=com")")) {
+      return;
+    }
+    LdapDirectoryConfig& l = config_.directory.ldap;
+    r.string(*t, "uri", path, l.uri);
+    if (r.ok() && !l.uri.starts_with("ldap://") && !l.uri.starts_with("ldaps://")) {
+      r.failAt(*t->get("uri"), join(path, "uri"),
+               R"(expected an LDAP URI like "ldap://127.0.0.1:389" or "ldaps://host", got ")" +
+                   l.uri + "\"");
+      return;
+    }
+    r.string(*t, "bind_dn", path, l.bind_dn);
+    r.filePath(*t, "password_file", path, l.password_file);
+    r.boolean(*t, "starttls", path, l.starttls);
+    r.filePath(*t, "ca", path, l.ca);
+    r.string(*t, "base", path, l.base);
+    r.string(*t, "external_filter", path, l.external_filter);
+    r.string(*t, "internal_filter", path, l.internal_filter);
+    r.string(*t, "external_attribute", path, l.external_attribute);
+    r.string(*t, "internal_attribute", path, l.internal_attribute);
+    r.string(*t, "target_attribute", path, l.target_attribute);
+    r.duration(*t, "timeout", path, l.timeout, Duration{1}, Duration{60 * 1000});
+    r.duration(*t, "reconnect_interval", path, l.reconnect_interval, Duration{1});
+    if (!r.ok()) {
+      return;
+    }
+    if (!l.bind_dn.empty() && l.password_file.empty()) {
+      r.failAt(*t->get("bind_dn"), join(path, "password_file"),
+               "missing: a bind_dn needs a password_file");
+    } else if (l.starttls && l.uri.starts_with("ldaps://")) {
+      r.failAt(*t->get("starttls"), join(path, "starttls"),
+               "starttls applies to ldap:// only (ldaps:// is TLS already)");
+    }
+    for (std::string_view key : {"external_filter", "internal_filter"}) {
+      const std::string& f = key == "external_filter" ? l.external_filter : l.internal_filter;
+      if (r.ok() && (f.size() < 2 || f.front() != '(' || f.back() != ')')) {
+        r.failAt(t->get(key) != nullptr ? *t->get(key) : *t, join(path, key),
+                 "expected an LDAP filter in parentheses like \"(mail={aor})\", got \"" + f + "\"");
+      }
+    }
+  }
+
+  void nextHops(Reader& r, const toml::table& root) {
+    const toml::array* list = r.array(root, "next_hops", "");
+    for (std::size_t i = 0; list != nullptr && i < list->size() && r.ok(); ++i) {
+      const std::string path = indexed("next_hops", i);
+      const toml::node& n = *list->get(i);
+      if (!n.is_table()) {
+        r.failAt(n, path, "expected a next hop table, got " + typeName(n));
+        return;
+      }
+      const toml::table& t = *n.as_table();
+      if (!r.checkKeys(t, path, kNextHopKeys) ||
+          !r.require(t, "address", path, R"(an address like "10.0.0.5:5060")")) {
+        return;
+      }
+      NextHopConfig h;
+      r.choice(t, "transport", path, h.transport,
+               {{"udp", Transport::Udp}, {"tcp", Transport::Tcp}, {"tls", Transport::Tls}});
+      r.socketAddress(t, "address", path, h.address);
+      r.count(t, "priority", path, h.priority, 0, 65535);
+      r.count(t, "weight", path, h.weight, 0, 65535);
+      r.string(t, "name", path, h.name);
+      if (const toml::node* name = t.get("tls_server_name")) {
+        if (const std::string* s =
+                r.stringOf(*name, join(path, "tls_server_name"), "a host name")) {
+          auto parsed = parseDomainName(*s);
+          if (!parsed) {
+            r.failAt(*name, join(path, "tls_server_name"), parsed.error().message);
+          } else {
+            h.tls_server_name = *parsed;
+          }
+        }
+      }
+      if (!r.ok()) {
+        return;
+      }
+      if (h.address.port == 0) {
+        r.failAt(*t.get("address"), join(path, "address"), "a next hop needs a port other than 0");
+        return;
+      }
+      if (h.transport == Transport::Tls && h.tls_server_name.empty()) {
+        r.failAt(t, join(path, "tls_server_name"),
+                 "missing: a TLS next hop needs the name its certificate covers");
+        return;
+      }
+      if (h.transport != Transport::Tls && !h.tls_server_name.empty()) {
+        r.failAt(*t.get("tls_server_name"), join(path, "tls_server_name"),
+                 "only a next hop with transport \"tls\" takes a tls_server_name");
+        return;
+      }
+      if (h.name.empty()) {
+        h.name = std::string(toString(h.transport)) + ":" + toString(h.address);
+      }
+      for (std::size_t j = 0; j < config_.next_hops.size(); ++j) {
+        const NextHopConfig& other = config_.next_hops[j];
+        if (other.name == h.name ||
+            (other.transport == h.transport && other.address == h.address)) {
+          r.failAt(*t.get("address"), join(path, "address"),
+                   "duplicate next hop: next_hops[" + std::to_string(j) + "] is also " + h.name);
+          return;
+        }
+      }
+      config_.next_hops.push_back(std::move(h));
+    }
+    const toml::table* health = r.ok() ? r.table(root, "next_hop_health", "") : nullptr;
+    if (health != nullptr && r.checkKeys(*health, "next_hop_health", kHealthKeys)) {
+      NextHopHealthConfig& h = config_.next_hop_health;
+      r.duration(*health, "interval", "next_hop_health", h.interval, Duration{0});
+      r.count(*health, "failures", "next_hop_health", h.failures, 1, 100);
+      r.count(*health, "successes", "next_hop_health", h.successes, 1, 100);
+    }
+  }
+
+  void b2bua(Reader& r, const toml::table& root) {
+    const toml::table* t = r.table(root, "b2bua", "");
+    if (t == nullptr || !r.checkKeys(*t, "b2bua", kB2buaKeys)) {
+      return;
+    }
+    B2buaConfig& b = config_.b2bua;
+    r.duration(*t, "max_dialog_lifetime", "b2bua", b.max_dialog_lifetime, Duration{1000},
+               Duration{7LL * 24 * 3600 * 1000});
+    r.headerNames(*t, "pass_headers", "b2bua", b.pass_headers);
+    r.headerNames(*t, "drop_headers", "b2bua", b.drop_headers);
+    r.boolean(*t, "pass_user_agent", "b2bua", b.pass_user_agent);
+    r.string(*t, "client_tls", "b2bua", b.client_tls);
+    if (r.ok() && !b.client_tls.empty() && config_.findTlsProfile(b.client_tls) == nullptr) {
+      r.failAt(*t->get("client_tls"), "b2bua.client_tls",
+               "no TLS profile named \"" + b.client_tls + "\"");
+    }
+  }
+
+  void admin(Reader& r, const toml::table& root) {
+    const toml::table* t = r.table(root, "admin", "");
+    if (t == nullptr || !r.checkKeys(*t, "admin", kAdminKeys)) {
+      return;
+    }
+    if (t->get("listen") != nullptr) {
+      r.socketAddress(*t, "listen", "admin", config_.admin.listen);
+      config_.admin.enabled = r.ok();
     }
   }
 
@@ -872,6 +1271,18 @@ class Builder {
       }
       if (r.ok()) {
         dns(r, root);
+      }
+      if (r.ok()) {
+        directory(r, root);
+      }
+      if (r.ok()) {
+        nextHops(r, root);
+      }
+      if (r.ok()) {
+        b2bua(r, root);
+      }
+      if (r.ok()) {
+        admin(r, root);
       }
     }
     if (r.ok()) {

@@ -201,8 +201,12 @@ domains = ["partner.com", "sip.partner.com"]
   EXPECT_EQ(c->federation.mode, FederationMode::Open);
   EXPECT_EQ(c->federation.blocked_domains, std::vector<std::string>{"bad.example"});
   ASSERT_EQ(c->partners.size(), 1u);
-  EXPECT_EQ(c->partners[0],
-            (Partner{"partner", {"partner.com", "sip.partner.com"}, "/etc/sipedge/sipedge.toml"}));
+  EXPECT_EQ(c->partners[0], (Partner{"partner",
+                                     {"partner.com", "sip.partner.com"},
+                                     "/etc/sipedge/sipedge.toml",
+                                     false,
+                                     {},
+                                     Transport::Tls}));
 }
 
 TEST(Config, RelativeSourceNameKeepsRelativePaths) {

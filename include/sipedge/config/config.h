@@ -131,7 +131,119 @@ struct Partner {
   std::string name;                  // unique
   std::vector<std::string> domains;  // lower case; no domain belongs to two partners
   std::string source;                // the file that defined it
+  // Where outbound requests to this partner go; unset: RFC 3263 DNS on the target domain.
+  bool has_address = false;
+  SocketAddress address;
+  Transport transport = Transport::Tls;  // with `address`
   bool operator==(const Partner&) const = default;
+};
+
+// [directory]: how identities are mapped (identity::Directory).
+enum class DirectoryBackend : std::uint8_t { Static, Ldap };
+
+// [directory.static]. Addresses are "user@host" (host lower case, user as written).
+struct StaticDirectoryConfig {
+  struct Target {
+    std::string uri;  // a sip: or sips: URI
+    double q = 1.0;   // 0.0 to 1.0
+    bool operator==(const Target&) const = default;
+  };
+  // [[directory.static.users]]: one external address and its internal identity. `targets`
+  // (optional) lists where calls go; empty: "sip:" + internal.
+  struct User {
+    std::string external;  // "jerry@acme.com"
+    std::string internal;  // "js@nyc.acme.com"
+    std::vector<Target> targets;
+    bool operator==(const User&) const = default;
+  };
+  // [[directory.static.rules]]: "{user}@acme.com" <-> "{user}@nyc.acme.com". Exactly one
+  // "{user}" on each side, as the whole user part. Users are tried first, then rules in order.
+  struct Rule {
+    std::string external;
+    std::string internal;
+    bool operator==(const Rule&) const = default;
+  };
+  std::vector<User> users;
+  std::vector<Rule> rules;
+  bool operator==(const StaticDirectoryConfig&) const = default;
+};
+
+// [directory.ldap] (OpenLDAP's libldap, asynchronous).
+struct LdapDirectoryConfig {
+  std::string uri;            // "ldap://host:port" or "ldaps://host:port"; required
+  std::string bind_dn;        // empty: anonymous bind
+  std::string password_file;  // the bind password, first line; required with bind_dn
+  bool starttls = false;      // ldap:// only
+  std::string ca;             // CA bundle for ldaps/StartTLS; empty: the system's
+  std::string base;           // search base DN; required
+  // Search filters; {aor}, {user} and {domain} are replaced with the RFC 4515-escaped values.
+  std::string external_filter = "(sipExternalAddress={aor})";  // external -> internal
+  std::string internal_filter = "(sipInternalAddress={aor})";  // internal -> external
+  std::string external_attribute = "sipExternalAddress";       // "user@host"
+  std::string internal_attribute = "sipInternalAddress";       // "user@host"
+  std::string target_attribute;  // optional, multi-valued: "sip:uri" or "sip:uri;q=0.5"
+  Duration timeout{2000};        // per search
+  Duration reconnect_interval{1000};
+  bool operator==(const LdapDirectoryConfig&) const = default;
+};
+
+// [directory.cache] (lookups of a backend that waits: LDAP).
+struct DirectoryCacheConfig {
+  Duration positive_ttl{60000};
+  Duration negative_ttl{10000};
+  std::uint64_t max_entries = 100000;  // per worker; 0: no cache
+  bool operator==(const DirectoryCacheConfig&) const = default;
+};
+
+struct DirectoryConfig {
+  DirectoryBackend backend = DirectoryBackend::Static;
+  StaticDirectoryConfig static_map;  // [directory.static]
+  LdapDirectoryConfig ldap;          // [directory.ldap]: required when backend = "ldap"
+  DirectoryCacheConfig cache;
+  // The answer to a request for a user the directory does not know (or who is not federated):
+  // the same either way, so partners cannot enumerate users.
+  int not_found_status = 404;
+  // Retry-After of the 503 sent while the directory is unavailable (fail closed).
+  Duration unavailable_retry_after{30000};
+  bool operator==(const DirectoryConfig&) const = default;
+};
+
+// [[next_hops]]: the internal proxies inbound requests are relayed to.
+struct NextHopConfig {
+  std::string name;  // default "<transport>:<address>"; unique
+  Transport transport = Transport::Udp;
+  SocketAddress address;
+  unsigned priority = 1;        // lower first (RFC 2782 style)
+  unsigned weight = 1;          // among equal priorities
+  std::string tls_server_name;  // TLS: the name its certificate must cover; required for TLS
+  bool operator==(const NextHopConfig&) const = default;
+};
+
+// [next_hop_health]: OPTIONS pings to every next hop.
+struct NextHopHealthConfig {
+  Duration interval{5000};  // 0: no pings (every hop always up)
+  unsigned failures = 2;    // consecutive failed pings (or relayed requests) that mark a hop down
+  unsigned successes = 1;   // consecutive answered pings that mark it up again
+  bool operator==(const NextHopHealthConfig&) const = default;
+};
+
+// [b2bua]
+struct B2buaConfig {
+  Duration max_dialog_lifetime{12LL * 3600 * 1000};  // every dialog ends by then
+  // Headers relayed from one leg to the other besides the defaults (lower-case names), and
+  // default ones that are dropped instead. Everything else is dropped.
+  std::vector<std::string> pass_headers;
+  std::vector<std::string> drop_headers;
+  bool pass_user_agent = false;  // User-Agent and Server
+  std::string client_tls;        // the [tls.<name>] profile for outgoing TLS; empty: no client cert
+  bool operator==(const B2buaConfig&) const = default;
+};
+
+// [admin]: the loopback HTTP listener for /metrics.
+struct AdminConfig {
+  bool enabled = false;  // true when `listen` is given
+  SocketAddress listen;
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct Config {
@@ -143,6 +255,11 @@ struct Config {
   DnsConfig dns;
   FederationConfig federation;
   std::vector<Partner> partners;  // in file order, the main file's first, then each include's
+  DirectoryConfig directory;
+  std::vector<NextHopConfig> next_hops;
+  NextHopHealthConfig next_hop_health;
+  B2buaConfig b2bua;
+  AdminConfig admin;
 
   // nullptr when no profile has that name.
   const TlsProfile* findTlsProfile(std::string_view name) const;
