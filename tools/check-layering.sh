@@ -13,7 +13,7 @@ declare -A allowed=(
   [dns]="base config loop"
   [transport]="base sip config loop"
   [txn]="base sip transport"
-  [b2bua]="base sip config txn policy identity dns"
+  [b2bua]="base sip config txn policy identity dns transport"
   [ops]="base config policy loop"
   [app]="base sip config geo policy identity loop dns transport txn b2bua ops"
 )
@@ -35,6 +35,13 @@ for dir in src/* include/sipedge/*; do
     fi
   done < <(grep -rn '#include "sipedge/' "$dir" || true)
 done
+# b2bua reaches the network only through txn: of transport it may use the Sender seam's value
+# types (sipedge_transport_api), never sockets, TLS or the event loop.
+if grep -rnE '#include "sipedge/transport/' src/b2bua include/sipedge/b2bua |
+    grep -vE 'sipedge/transport/(sender|endpoint|peer_identity|received)\.h"'; then
+  echo "check-layering: b2bua may include only transport's API headers (sender, endpoint, peer_identity, received)" >&2
+  status=1
+fi
 # The pure core never includes an event loop, TLS, DNS or GeoIP library.
 if grep -rnE '#include <(event2|openssl|ares|maxminddb|ldap)' src/base src/sip include/sipedge/base include/sipedge/sip; then
   echo "check-layering: the pure core includes an I/O library" >&2

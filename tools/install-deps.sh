@@ -6,13 +6,14 @@ set -euo pipefail
 
 build=(cmake ninja-build g++ pkg-config
        libevent-dev libssl-dev libc-ares-dev libmaxminddb-dev libtomlplusplus-dev
-       libexpected-dev libcli11-dev libfmt-dev openssl)
+       libexpected-dev libcli11-dev libfmt-dev openssl libldap-dev)
 # Unit, integration and fuzz tests: GoogleTest, clang + libFuzzer runtime, real peers (SIPp,
 # dnsmasq for DNS, stunnel in front of SIPp for TLS; ss from iproute2 to wait for ports).
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format sip-tester dnsmasq-base stunnel4
-      iproute2)
+      iproute2 slapd ldap-utils)
 # Benchmarks compare against the two C SIP stacks Debian ships.
-bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev python3)
+bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev python3 kamailio kamailio-tls-modules
+       kamailio-redis-modules redis-server)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)

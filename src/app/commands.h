@@ -54,4 +54,12 @@ struct ProbeCommandOptions {
 void addProbeCommand(CLI::App& app, ProbeCommandOptions& opts);
 int runProbeCommand(const ProbeCommandOptions& opts);
 
+// `sipedge run --config FILE`
+struct RunCommandOptions {
+  std::string config;
+};
+
+void addRunCommand(CLI::App& app, RunCommandOptions& opts);
+int runRunCommand(const RunCommandOptions& opts);
+
 }  // namespace sipedge::app

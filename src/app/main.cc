@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   sipedge::app::addResponderCommand(app, responder_opts);
   sipedge::app::ProbeCommandOptions probe_opts;
   sipedge::app::addProbeCommand(app, probe_opts);
+  sipedge::app::RunCommandOptions run_opts;
+  sipedge::app::addRunCommand(app, run_opts);
 
   try {
     app.parse(argc, argv);
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("probe")) {
     return sipedge::app::runProbeCommand(probe_opts);
+  }
+  if (app.got_subcommand("run")) {
+    return sipedge::app::runRunCommand(run_opts);
   }
   if (app.got_subcommand("responder")) {
     return sipedge::app::runResponderCommand(responder_opts);

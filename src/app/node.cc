@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include "sipedge/b2bua/ids.h"
 #include "sipedge/txn/branch.h"
 
 namespace sipedge::app {
@@ -21,9 +22,18 @@ Node::Node(unsigned index, const transport::Limits& limits, transport::Connectio
 }
 
 void Node::onMessage(transport::Inbound&& in) {
-  if (peers_ != nullptr && in.message.isResponse() && !in.message.vias().empty()) {
-    auto branch = in.message.vias().front().params.get("branch");
-    auto owner = branch ? txn::workerOfBranch(*branch) : std::nullopt;
+  if (peers_ != nullptr) {
+    std::optional<unsigned> owner;
+    if (in.message.isResponse() && !in.message.vias().empty()) {
+      auto branch = in.message.vias().front().params.get("branch");
+      owner = branch ? txn::workerOfBranch(*branch) : std::nullopt;
+    } else if (in.message.isRequest() && in.source.transport == transport::Transport::Udp &&
+               in.message.to() != nullptr && !in.message.to()->tag.empty()) {
+      // An in-dialog request: the To-tag sipedge minted names the worker that owns the dialog.
+      // (Over TCP/TLS it stays: only this worker can answer on its connection, and a dialog's
+      // requests arrive on the connection of the worker that set it up.)
+      owner = b2bua::workerOfId(in.message.to()->tag);
+    }
     if (owner && *owner != index_ && *owner < peers_->size()) {
       // std::function needs a copyable callable: the message travels in a shared_ptr.
       Node* to = (*peers_)[*owner];

@@ -1,0 +1,168 @@
+#pragma once
+
+// The federation B2BUA (DESIGN.md "The way a request travels"): one per worker, the transaction
+// user on top of that worker's txn::Layer. A request from one side leaves toward the other as a
+// new request built by sipedge: its own Call-ID, tags, Via, Contact and CSeq space per leg, the
+// identities mapped through the identity::Directory, and only the headers HeaderRules lets pass.
+//
+// - Inbound (external -> internal): the Request-URI's address-of-record is mapped ToInternal; the
+//   request goes to the internal next hops (priority/weight, failover on timeout, 503 or
+//   transport error before any provisional response).
+// - Outbound (internal -> external): the From address is mapped ToExternal; the request goes to
+//   the partner's configured address, or where RFC 3263 DNS says, over TLS with the target
+//   domain as the certificate name.
+// - Dialogs (INVITE, SUBSCRIBE, out-of-dialog REFER) have two legs; in-dialog requests and
+//   responses cross through the leg mapping; each leg's peer is reached where the dialog's first
+//   request went or came from. Every dialog ends: BYE, final failure, CANCEL, a terminated or
+//   expired subscription, a 481, or max_dialog_lifetime.
+// - Errors are mapped, not leaked: toward a partner, responses carry the default reason phrase
+//   and no internal header; 3xx from either side becomes 480.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sipedge/b2bua/header_rules.h"
+#include "sipedge/b2bua/next_hops.h"
+#include "sipedge/base/random.h"
+#include "sipedge/base/time.h"
+#include "sipedge/dns/resolver.h"
+#include "sipedge/identity/directory.h"
+#include "sipedge/transport/sender.h"
+#include "sipedge/txn/layer.h"
+
+namespace sipedge::b2bua {
+
+// Where requests for one partner domain go when DNS is not asked.
+struct PartnerRoute {
+  std::string domain;  // lower case
+  transport::Endpoint endpoint;
+};
+
+struct Settings {
+  unsigned worker = 0;
+  std::vector<std::string> served_domains;  // lower case
+  HeaderRules headers;
+  Duration max_dialog_lifetime{12LL * 3600 * 1000};
+  int not_found_status = 404;
+  std::uint32_t unavailable_retry_after = 30;  // seconds
+  std::vector<NextHop> next_hops;
+  HealthSettings health;
+  Duration health_interval{5000};  // 0: no OPTIONS pings
+  // A target that sends nothing at all (not even 100 Trying) within this is abandoned for the
+  // next one (and the ping that gets no answer within the interval counts as failed).
+  Duration response_timeout{2000};
+  std::vector<PartnerRoute> partner_routes;
+  bool tls_to_partners = true;  // DNS targets: only TLS ones are used
+};
+
+struct Stats {
+  std::uint64_t dialogs = 0;  // gauge
+  std::uint64_t pending = 0;  // relayed requests waiting for a final response (gauge)
+  std::uint64_t dialogs_created = 0;
+  std::uint64_t inbound_requests = 0;   // new out-of-dialog requests from partners
+  std::uint64_t outbound_requests = 0;  // new out-of-dialog requests from the inside
+  std::uint64_t rejected = 0;           // answered by sipedge itself with a failure
+  std::uint64_t failovers = 0;          // a request retried on the next next hop
+  std::uint64_t next_hops_up = 0;       // gauge
+  std::uint64_t directory_unavailable = 0;
+};
+
+class B2bua final : public txn::TransactionUser {
+ public:
+  // `layer` returns the worker's layer (it is built after its user). Every reference outlives
+  // the B2BUA; `resolver` may be null (then only partners with a configured address are reached).
+  B2bua(Settings settings, std::function<txn::Layer&()> layer, transport::Sender& sender,
+        TimerFactory& timers, Clock& clock, Random& random, identity::Directory& directory,
+        dns::Resolver* resolver);
+  ~B2bua() override;
+  B2bua(const B2bua&) = delete;
+  B2bua& operator=(const B2bua&) = delete;
+
+  // Starts the next-hop pings (after the layer exists).
+  void start();
+
+  void onRequest(txn::ServerTransactionId id, transport::Inbound&& request) override;
+  void onResponse(txn::ClientTransactionId id, txn::ClientResponse&& response) override;
+  void onAck(transport::Inbound&& ack) override;
+  void onStrayResponse(transport::Inbound&& response) override;
+  void onCancelled(txn::ServerTransactionId invite, const transport::Inbound& cancel) override;
+  void onTimerC(txn::ClientTransactionId id) override;
+  void onServerFailure(txn::ServerTransactionId id, txn::ServerFailure failure) override;
+
+  Stats stats() const;
+  const NextHopSet& nextHops() const { return next_hops_; }
+
+  struct Dialog;
+  struct Relay;
+
+ private:
+  struct Leg;
+  struct Lookup;
+
+  // new requests
+  void handleOutOfDialog(txn::ServerTransactionId id, transport::Inbound&& in);
+  void inbound(txn::ServerTransactionId id, std::unique_ptr<Relay> relay);
+  void outbound(txn::ServerTransactionId id, std::unique_ptr<Relay> relay);
+  void mapped(std::uint64_t relay_key, identity::Answer answer);
+  void sendFirst(Relay& relay);
+  void tryNextTarget(Relay& relay);
+  void onAttemptTimeout(std::uint64_t relay_key);
+  void resolvePartner(Relay& relay, const std::string& domain);
+
+  // in-dialog
+  void handleInDialog(txn::ServerTransactionId id, transport::Inbound&& in, Dialog& dialog,
+                      bool from_external);
+  void relayInDialog(txn::ServerTransactionId id, transport::Inbound&& in, Dialog& dialog,
+                     bool from_external, std::optional<std::string> refer_to);
+
+  // responses
+  void relayResponse(Relay& relay, txn::ClientResponse&& response);
+  void answer(Relay& relay, int status, std::string_view reason = {},
+              std::vector<std::pair<std::string, std::string>> extra = {});
+  void reject(txn::ServerTransactionId id, const sip::Message& request, int status,
+              std::string_view reason = {}, std::string_view extra_name = {},
+              std::string_view extra_value = {});
+
+  // dialogs
+  Dialog* findDialog(std::string_view call_id, std::string_view local_tag);
+  void endDialog(std::uint64_t id);
+  void hangUp(Dialog& dialog);
+  void ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack);
+  void retransmit2xx(std::uint64_t dialog_id);
+
+  // pings
+  void ping();
+
+  std::uint64_t nextKey() { return ++keys_; }
+  txn::Layer& layer() { return layer_fn_(); }
+
+  Settings settings_;
+  std::function<txn::Layer&()> layer_fn_;
+  transport::Sender& sender_;
+  TimerFactory& timers_;
+  Clock& clock_;
+  Random& random_;
+  identity::Directory& directory_;
+  dns::Resolver* resolver_;
+  NextHopSet next_hops_;
+
+  std::uint64_t keys_ = 0;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Relay>> relays_;  // by relay key
+  std::unordered_map<std::uint64_t, std::uint64_t> by_server_;        // server txn -> relay
+  std::unordered_map<std::uint64_t, std::uint64_t> by_client_;        // client txn -> relay
+  std::unordered_map<std::uint64_t, std::unique_ptr<Dialog>> dialogs_;
+  std::unordered_map<std::string, std::uint64_t> dialog_index_;  // Call-ID + '\n' + local tag
+  std::unordered_map<std::uint64_t, std::size_t> pings_;         // client txn -> next hop
+  TimerPtr ping_timer_;
+  std::vector<std::unique_ptr<Dialog>> graveyard_;  // ended dialogs, freed after the dispatch
+  TimerPtr sweep_timer_;
+  Stats stats_;
+  std::shared_ptr<B2bua*> alive_;  // directory and DNS callbacks hold a weak_ptr to it
+};
+
+}  // namespace sipedge::b2bua

@@ -1,0 +1,1360 @@
+#include "sipedge/b2bua/b2bua.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "sipedge/b2bua/ids.h"
+#include "sipedge/base/strings.h"
+#include "sipedge/sip/response.h"
+#include "sipedge/txn/branch.h"
+
+namespace sipedge::b2bua {
+
+using transport::Destination;
+using transport::Inbound;
+using transport::Side;
+using txn::ClientTransactionId;
+using txn::ServerTransactionId;
+
+// ---- state ------------------------------------------------------------------------------------
+
+// One side of a dialog, seen from sipedge: what it needs to send requests on that leg.
+struct B2bua::Leg {
+  bool external = false;  // the peer is a partner
+  std::string call_id;
+  std::string local_tag;
+  std::string remote_tag;
+  std::string local_party;        // name-addr without tag that sipedge is on this leg
+  std::string remote_party;       // the peer's name-addr without tag
+  std::uint32_t local_cseq = 0;   // the last CSeq sipedge sent
+  std::uint32_t remote_cseq = 0;  // the last CSeq the peer sent
+  std::uint32_t invite_cseq = 0;  // the CSeq of the last INVITE on this leg (RAck, ACK)
+  std::string remote_target;      // the peer's Contact URI
+  std::vector<std::string> route_set;
+  Destination destination;  // where in-dialog requests go
+  std::string contact;      // sipedge's Contact on this leg
+};
+
+struct B2bua::Dialog {
+  enum class Kind : std::uint8_t { Invite, Subscription };
+  std::uint64_t id = 0;
+  Kind kind = Kind::Invite;
+  Leg ext;
+  Leg in;
+  bool confirmed = false;
+  bool terminating = false;
+  std::uint64_t initial_relay = 0;  // while the dialog-creating request is pending
+  // A 2xx to an INVITE that sipedge retransmits until the ACK (RFC 3261 13.3.1.4).
+  struct Pending2xx {
+    explicit Pending2xx(sip::Message m) : response(std::move(m)) {}
+    ServerTransactionId server;
+    sip::Message response;
+    bool to_external = false;
+    std::uint32_t cseq = 0;
+    Duration interval{};
+    Duration elapsed{};
+  };
+  std::optional<Pending2xx> pending_2xx;
+  TimerPtr retransmit_timer;
+  // The ACK sipedge sent on a leg for its last 2xx, re-sent when that 2xx is retransmitted.
+  std::string last_ack;
+  std::uint32_t last_ack_cseq = 0;
+  bool last_ack_external = false;
+  TimerPtr lifetime;
+  TimerPtr expiry;  // subscriptions
+
+  Leg& leg(bool external) { return external ? ext : in; }
+};
+
+// A request relayed from a server transaction on one leg to client transactions on the other.
+struct B2bua::Relay {
+  explicit Relay(sip::Message m) : request(std::move(m)) {}
+  std::uint64_t key = 0;
+  ServerTransactionId server;
+  std::optional<ClientTransactionId> client;
+  sip::Message request;  // as received: responses to it are built from it
+  bool from_external = false;
+  std::uint64_t dialog = 0;
+  bool creates_dialog = false;
+  std::string server_tag;  // To-tag of sipedge's responses on the server side
+  // The request to send, rendered per target (Via and Contact depend on the listener used).
+  struct Outgoing {
+    std::string method;
+    std::string ruri;
+    std::string from;  // with tag
+    std::string to;    // with tag when in a dialog
+    std::string call_id;
+    std::uint32_t cseq = 0;
+    std::uint32_t max_forwards = 70;
+    bool contact = false;
+    std::vector<std::string> routes;
+    std::string headers;  // rendered "Name: value\r\n" lines that pass
+    std::string body;
+  } out;
+  std::vector<Destination> targets;
+  std::vector<std::size_t> hops;  // next-hop index per target (inbound), else empty
+  std::size_t attempt = 0;        // index into targets of the current try
+  bool got_provisional = false;
+  bool cancelled = false;
+  bool answered = false;  // a final response went to the server side
+  std::string partner_domain;
+  dns::PendingQueryPtr dns;
+  Destination back;        // where requests to the requester go (its leg's destination)
+  TimerPtr attempt_timer;  // no response at all from this target in time: the next one
+};
+
+namespace {
+
+constexpr std::string_view kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
+
+std::string_view transportToken(transport::Transport t) {
+  switch (t) {
+    case transport::Transport::Udp: return "UDP";
+    case transport::Transport::Tcp: return "TCP";
+    case transport::Transport::Tls: return "TLS";
+  }
+  return "UDP";
+}
+
+std::string contactFor(const transport::ViaAddress& via) {
+  const std::string_view t = via.transport == transport::Transport::Udp   ? ""
+                             : via.transport == transport::Transport::Tcp ? ";transport=tcp"
+                                                                          : ";transport=tls";
+  return fmt::format("<sip:{}:{}{}>", via.host, via.port, t);
+}
+
+// "display <uri>" without tag or other header parameters.
+std::string partyOf(const sip::NameAddr& na) {
+  if (na.display.empty()) {
+    return fmt::format("<{}>", na.uri.text);
+  }
+  return fmt::format("{} <{}>", na.display, na.uri.text);
+}
+
+std::string partyWithUri(const sip::NameAddr& na, std::string_view uri) {
+  if (na.display.empty()) {
+    return fmt::format("<{}>", uri);
+  }
+  return fmt::format("{} <{}>", na.display, uri);
+}
+
+std::string tagged(const std::string& party, const std::string& tag) {
+  return tag.empty() ? party : party + ";tag=" + tag;
+}
+
+bool isDialogCreating(sip::Method m) {
+  return m == sip::Method::Invite || m == sip::Method::Subscribe || m == sip::Method::Refer;
+}
+
+bool isTargetRefresh(sip::Method m) {
+  return m == sip::Method::Invite || m == sip::Method::Update || m == sip::Method::Subscribe ||
+         m == sip::Method::Notify || m == sip::Method::Refer;
+}
+
+std::string indexKey(std::string_view call_id, std::string_view tag) {
+  std::string k;
+  k.reserve(call_id.size() + tag.size() + 1);
+  k.append(call_id).push_back('\n');
+  k.append(tag);
+  return k;
+}
+
+// The headers of `m` that pass, rendered as lines.
+std::string passedHeaders(const sip::Message& m, const HeaderRules& rules) {
+  std::string out;
+  for (const sip::Header& h : m.headers()) {
+    if (h.name.empty() || h.id == sip::HeaderId::ContentLength) {
+      continue;
+    }
+    if (rules.passes(h.name)) {
+      sip::appendHeader(out, h.name, h.value);
+    }
+  }
+  return out;
+}
+
+// The route set of a dialog from the Record-Route of the message that set it up: in order for
+// the UAS, reversed for the UAC (RFC 3261 12.1).
+std::vector<std::string> routeSet(const sip::Message& m, bool reverse) {
+  std::vector<std::string> out;
+  for (const sip::NameAddr& rr : m.recordRoutes()) {
+    out.emplace_back(rr.text);
+  }
+  if (reverse) {
+    std::reverse(out.begin(), out.end());
+  }
+  return out;
+}
+
+std::optional<std::string> contactUri(const sip::Message& m) {
+  if (m.contacts().empty()) {
+    return std::nullopt;
+  }
+  return std::string(m.contacts().front().uri.text);
+}
+
+std::optional<identity::Aor> aorOf(const sip::Uri& uri) {
+  if (!uri.isSip() || uri.user.empty() || uri.host.empty()) {
+    return std::nullopt;
+  }
+  return identity::Aor{std::string(uri.user), toLower(uri.host)};
+}
+
+// Where requests to the sender of `in` go: its connection while it is open; over UDP its source
+// address (symmetric, as rport); over TCP/TLS the numeric Contact address when the connection is
+// gone, else the source.
+Destination backTo(const Inbound& in) {
+  Destination d;
+  d.side = in.side;
+  d.flow = in.flow;
+  d.endpoint = in.source;
+  const sip::Message& m = in.message;
+  if (in.source.transport != transport::Transport::Udp && !m.contacts().empty()) {
+    const sip::Uri& c = m.contacts().front().uri;
+    const std::uint16_t port =
+        c.port ? *c.port : (in.source.transport == transport::Transport::Tls ? 5061 : 5060);
+    if (auto ip = transport::Address::parseIp(c.host, port)) {
+      d.endpoint.address = *ip;
+    }
+  }
+  if (in.source.transport == transport::Transport::Tls && m.from() != nullptr) {
+    d.tls_server_name = toLower(m.from()->uri.host);
+  }
+  return d;
+}
+
+}  // namespace
+
+// ---- construction -----------------------------------------------------------------------------
+
+B2bua::B2bua(Settings settings, std::function<txn::Layer&()> layer, transport::Sender& sender,
+             TimerFactory& timers, Clock& clock, Random& random, identity::Directory& directory,
+             dns::Resolver* resolver)
+    : settings_(std::move(settings)),
+      layer_fn_(std::move(layer)),
+      sender_(sender),
+      timers_(timers),
+      clock_(clock),
+      random_(random),
+      directory_(directory),
+      resolver_(resolver),
+      next_hops_(settings_.next_hops, settings_.health),
+      alive_(std::make_shared<B2bua*>(this)) {}
+
+B2bua::~B2bua() = default;
+
+void B2bua::start() {
+  if (settings_.health_interval.count() > 0 && next_hops_.size() > 0) {
+    ping_timer_ = timers_.createTimer([this] { ping(); });
+    ping_timer_->enable(Duration{1});
+  }
+}
+
+Stats B2bua::stats() const {
+  Stats s = stats_;
+  s.dialogs = dialogs_.size();
+  s.pending = relays_.size();
+  s.next_hops_up = next_hops_.upCount();
+  return s;
+}
+
+// ---- requests ---------------------------------------------------------------------------------
+
+void B2bua::reject(ServerTransactionId id, const sip::Message& request, int status,
+                   std::string_view reason, std::string_view extra_name,
+                   std::string_view extra_value) {
+  ++stats_.rejected;
+  sip::ExtraHeader extra[] = {{extra_name, extra_value}};
+  auto response =
+      sip::makeResponse(request, status, reason, mintTag(settings_.worker, random_),
+                        extra_name.empty() ? std::span<const sip::ExtraHeader>{} : extra);
+  if (response) {
+    (void)layer().respond(id, std::move(*response));
+  }
+}
+
+void B2bua::onRequest(ServerTransactionId id, Inbound&& in) {
+  const sip::Message& m = in.message;
+  const bool from_external = in.side == Side::External;
+  if (m.to() != nullptr && !m.to()->tag.empty()) {
+    Dialog* dialog = findDialog(m.callId(), m.to()->tag);
+    if (dialog == nullptr || (dialog->ext.call_id == m.callId()) != from_external) {
+      reject(id, m, 481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    handleInDialog(id, std::move(in), *dialog, from_external);
+    return;
+  }
+  handleOutOfDialog(id, std::move(in));
+}
+
+void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
+  const sip::Message& m = in.message;
+  const bool from_external = in.side == Side::External;
+  const sip::Uri& ruri = m.requestUri();
+  if (!ruri.isSip()) {
+    reject(id, m, 416, "Unsupported URI Scheme");
+    return;
+  }
+  const std::string host = toLower(ruri.host);
+  const bool served = std::find(settings_.served_domains.begin(), settings_.served_domains.end(),
+                                host) != settings_.served_domains.end();
+  const bool to_us = served || transport::Address::parseIp(ruri.host, 0).has_value();
+  if (ruri.user.empty() && to_us) {
+    if (m.method() == sip::Method::Options) {
+      sip::ExtraHeader extra[] = {{"Allow", kAllow}, {"Accept", "application/sdp, text/plain"}};
+      auto response = sip::makeResponse(m, 200, {}, mintTag(settings_.worker, random_), extra);
+      if (response) {
+        (void)layer().respond(id, std::move(*response));
+      }
+      return;
+    }
+    reject(id, m, settings_.not_found_status);
+    return;
+  }
+  if (m.maxForwards() && *m.maxForwards() == 0) {
+    reject(id, m, 483, "Too Many Hops");
+    return;
+  }
+  if (m.method() == sip::Method::Register) {
+    reject(id, m, 403, "Registration Not Allowed");
+    return;
+  }
+  if (m.method() == sip::Method::Prack || m.method() == sip::Method::Bye ||
+      m.method() == sip::Method::Update || m.method() == sip::Method::Notify) {
+    reject(id, m, 481, "Call/Transaction Does Not Exist");
+    return;
+  }
+  const Destination back = backTo(in);
+  auto relay = std::make_unique<Relay>(std::move(in.message));
+  relay->key = nextKey();
+  relay->server = id;
+  relay->from_external = from_external;
+  relay->server_tag = mintTag(settings_.worker, random_);
+  relay->creates_dialog = isDialogCreating(relay->request.method());
+  relay->back = back;
+  if (from_external) {
+    ++stats_.inbound_requests;
+    if (!served) {
+      reject(id, relay->request, 403, "Domain Not Served");
+      return;
+    }
+    inbound(id, std::move(relay));
+  } else {
+    ++stats_.outbound_requests;
+    if (served) {
+      reject(id, relay->request, settings_.not_found_status);
+      return;
+    }
+    relay->partner_domain = host;
+    outbound(id, std::move(relay));
+  }
+}
+
+void B2bua::inbound(ServerTransactionId id, std::unique_ptr<Relay> relay) {
+  auto aor = aorOf(relay->request.requestUri());
+  if (!aor) {
+    reject(id, relay->request, settings_.not_found_status);
+    return;
+  }
+  const std::uint64_t key = relay->key;
+  by_server_[id.value] = key;
+  relays_[key] = std::move(relay);
+  std::weak_ptr<B2bua*> alive = alive_;
+  auto answer =
+      directory_.lookup(identity::Direction::ToInternal, *aor, [alive, key](identity::Answer a) {
+        if (auto self = alive.lock()) {
+          (*self)->mapped(key, std::move(a));
+        }
+      });
+  if (answer) {
+    mapped(key, std::move(*answer));
+  }
+}
+
+void B2bua::outbound(ServerTransactionId id, std::unique_ptr<Relay> relay) {
+  const sip::NameAddr* from = relay->request.from();
+  auto aor = from != nullptr ? aorOf(from->uri) : std::nullopt;
+  if (!aor) {
+    reject(id, relay->request, 403, "Unknown Caller");
+    return;
+  }
+  const std::uint64_t key = relay->key;
+  by_server_[id.value] = key;
+  relays_[key] = std::move(relay);
+  std::weak_ptr<B2bua*> alive = alive_;
+  auto answer =
+      directory_.lookup(identity::Direction::ToExternal, *aor, [alive, key](identity::Answer a) {
+        if (auto self = alive.lock()) {
+          (*self)->mapped(key, std::move(a));
+        }
+      });
+  if (answer) {
+    mapped(key, std::move(*answer));
+  }
+}
+
+void B2bua::answer(Relay& relay, int status, std::string_view reason,
+                   std::vector<std::pair<std::string, std::string>> extra) {
+  if (relay.answered) {
+    return;
+  }
+  relay.answered = true;
+  if (status >= 300) {
+    ++stats_.rejected;
+  }
+  std::vector<sip::ExtraHeader> headers;
+  for (const auto& [n, v] : extra) {
+    headers.emplace_back(n, v);
+  }
+  auto response = sip::makeResponse(relay.request, status, reason, relay.server_tag, headers);
+  if (response) {
+    (void)layer().respond(relay.server, std::move(*response));
+  }
+}
+
+void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
+  auto it = relays_.find(relay_key);
+  if (it == relays_.end()) {
+    return;  // cancelled meanwhile
+  }
+  Relay& relay = *it->second;
+  auto finish = [&] {
+    by_server_.erase(relay.server.value);
+    relays_.erase(relay_key);
+  };
+  if (a.status == identity::Status::Unavailable) {
+    ++stats_.directory_unavailable;
+    answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
+    finish();
+    return;
+  }
+  if (a.status == identity::Status::NotFound) {
+    answer(relay, settings_.not_found_status);
+    finish();
+    return;
+  }
+  const sip::Message& m = relay.request;
+  Relay::Outgoing& out = relay.out;
+  out.method = std::string(m.methodText());
+  out.max_forwards = m.maxForwards() ? *m.maxForwards() - 1 : 70;
+  out.call_id = mintCallId(settings_.worker, random_);
+  out.cseq = 1;
+  out.contact = isDialogCreating(m.method()) || isTargetRefresh(m.method());
+  out.headers = passedHeaders(m, settings_.headers);
+  out.body = std::string(m.body());
+  const std::string from_tag = mintTag(settings_.worker, random_);
+  std::string local_party;
+  std::string remote_party;
+  if (relay.from_external) {
+    // Inbound: the target from the directory; the caller (a partner's user) stays as it is.
+    const std::string& target = a.targets.front().uri;
+    out.ruri = target;
+    local_party = partyOf(*m.from());
+    remote_party = partyWithUri(*m.to(), "sip:" + a.identity.str());
+  } else {
+    // Outbound: the caller's external identity; the callee (the partner's user) as addressed.
+    out.ruri = std::string(m.requestUri().text);
+    local_party = partyWithUri(*m.from(), "sip:" + a.identity.str());
+    remote_party = partyOf(*m.to());
+    if (m.find(sip::HeaderId::PAssertedIdentity) != nullptr) {
+      sip::appendHeader(out.headers, "P-Asserted-Identity", "<sip:" + a.identity.str() + ">");
+    }
+  }
+  out.from = tagged(local_party, from_tag);
+  out.to = remote_party;
+
+  if (relay.creates_dialog) {
+    auto d = std::make_unique<Dialog>();
+    d->id = nextKey();
+    d->kind = m.method() == sip::Method::Invite ? Dialog::Kind::Invite : Dialog::Kind::Subscription;
+    d->initial_relay = relay_key;
+    Leg& server_leg = d->leg(relay.from_external);
+    Leg& client_leg = d->leg(!relay.from_external);
+    server_leg.external = relay.from_external;
+    server_leg.call_id = std::string(m.callId());
+    server_leg.local_tag = relay.server_tag;
+    server_leg.remote_tag = std::string(m.from()->tag);
+    server_leg.local_party = partyOf(*m.to());
+    server_leg.remote_party = partyOf(*m.from());
+    server_leg.remote_cseq = m.cseq() ? m.cseq()->number : 0;
+    server_leg.invite_cseq = m.method() == sip::Method::Invite ? server_leg.remote_cseq : 0;
+    server_leg.remote_target = contactUri(m).value_or(std::string(m.from()->uri.text));
+    server_leg.route_set = routeSet(m, false);
+    server_leg.destination = relay.back;
+    client_leg.external = !relay.from_external;
+    client_leg.call_id = out.call_id;
+    client_leg.local_tag = from_tag;
+    client_leg.local_party = local_party;
+    client_leg.remote_party = remote_party;
+    client_leg.local_cseq = out.cseq;
+    client_leg.invite_cseq = m.method() == sip::Method::Invite ? out.cseq : 0;
+    relay.dialog = d->id;
+    dialog_index_[indexKey(server_leg.call_id, server_leg.local_tag)] = d->id;
+    dialog_index_[indexKey(client_leg.call_id, client_leg.local_tag)] = d->id;
+    const std::uint64_t did = d->id;
+    d->lifetime = timers_.createTimer([this, did] {
+      auto dit = dialogs_.find(did);
+      if (dit != dialogs_.end()) {
+        hangUp(*dit->second);
+      }
+    });
+    d->lifetime->enable(settings_.max_dialog_lifetime);
+    dialogs_[did] = std::move(d);
+    ++stats_.dialogs_created;
+  }
+  sendFirst(relay);
+}
+
+void B2bua::sendFirst(Relay& relay) {
+  if (relay.from_external) {
+    for (std::size_t i : next_hops_.candidates(random_)) {
+      relay.targets.push_back(next_hops_.hop(i).destination);
+      relay.hops.push_back(i);
+    }
+    if (relay.targets.empty()) {
+      answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
+      if (relay.dialog != 0) {
+        endDialog(relay.dialog);
+      }
+      by_server_.erase(relay.server.value);
+      relays_.erase(relay.key);
+      return;
+    }
+    relay.attempt = 0;
+    tryNextTarget(relay);
+    return;
+  }
+  for (const PartnerRoute& route : settings_.partner_routes) {
+    if (route.domain == relay.partner_domain) {
+      Destination d;
+      d.endpoint = route.endpoint;
+      d.side = Side::External;
+      if (route.endpoint.transport == transport::Transport::Tls) {
+        d.tls_server_name = relay.partner_domain;
+      }
+      relay.targets.push_back(d);
+      relay.attempt = 0;
+      tryNextTarget(relay);
+      return;
+    }
+  }
+  resolvePartner(relay, relay.partner_domain);
+}
+
+void B2bua::resolvePartner(Relay& relay, const std::string& domain) {
+  if (resolver_ == nullptr) {
+    answer(relay, 404, "Unknown Domain");
+    if (relay.dialog != 0) {
+      endDialog(relay.dialog);
+    }
+    by_server_.erase(relay.server.value);
+    relays_.erase(relay.key);
+    return;
+  }
+  dns::Query q;
+  q.host = domain;
+  q.sips = relay.request.requestUri().scheme == sip::UriScheme::Sips;
+  if (relay.request.requestUri().port) {
+    q.port = *relay.request.requestUri().port;
+  }
+  if (settings_.tls_to_partners) {
+    q.transport = dns::Transport::Tls;
+  }
+  std::weak_ptr<B2bua*> alive = alive_;
+  const std::uint64_t key = relay.key;
+  relay.dns = resolver_->resolve(q, [alive, key, domain](dns::ResolveResult result) {
+    auto self = alive.lock();
+    if (!self) {
+      return;
+    }
+    B2bua& b = **self;
+    auto it = b.relays_.find(key);
+    if (it == b.relays_.end()) {
+      return;
+    }
+    Relay& r = *it->second;
+    r.dns.reset();
+    if (!result || result->targets.empty()) {
+      b.answer(r, result ? 404 : 503, result ? "Unknown Domain" : "");
+      if (r.dialog != 0) {
+        b.endDialog(r.dialog);
+      }
+      b.by_server_.erase(r.server.value);
+      b.relays_.erase(key);
+      return;
+    }
+    for (const dns::Target& t : result->targets) {
+      auto ip = transport::Address::parseIp(t.ip, t.port);
+      if (!ip) {
+        continue;
+      }
+      Destination d;
+      d.endpoint.address = *ip;
+      d.endpoint.transport = t.transport == dns::Transport::Tls   ? transport::Transport::Tls
+                             : t.transport == dns::Transport::Tcp ? transport::Transport::Tcp
+                                                                  : transport::Transport::Udp;
+      d.side = Side::External;
+      if (d.endpoint.transport == transport::Transport::Tls) {
+        d.tls_server_name = domain;
+      }
+      r.targets.push_back(d);
+    }
+    r.attempt = 0;
+    b.tryNextTarget(r);
+  });
+}
+
+void B2bua::tryNextTarget(Relay& relay) {
+  while (relay.attempt < relay.targets.size()) {
+    const Destination& dest = relay.targets[relay.attempt];
+    auto via = sender_.viaFor(dest);
+    if (!via) {
+      ++relay.attempt;
+      continue;
+    }
+    const Relay::Outgoing& out = relay.out;
+    std::string text;
+    text.reserve(512 + out.headers.size() + out.body.size());
+    text += fmt::format("{} {} SIP/2.0\r\n", out.method, out.ruri);
+    text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
+                        via->host, via->port, txn::makeBranch(settings_.worker, random_));
+    text += fmt::format("Max-Forwards: {}\r\n", out.max_forwards);
+    for (const std::string& route : out.routes) {
+      sip::appendHeader(text, "Route", route);
+    }
+    sip::appendHeader(text, "From", out.from);
+    sip::appendHeader(text, "To", out.to);
+    sip::appendHeader(text, "Call-ID", out.call_id);
+    text += fmt::format("CSeq: {} {}\r\n", out.cseq, out.method);
+    std::string contact;
+    if (out.contact) {
+      contact = contactFor(*via);
+      sip::appendHeader(text, "Contact", contact);
+    }
+    text += out.headers;
+    text += fmt::format("Content-Length: {}\r\n\r\n", out.body.size());
+    text += out.body;
+    auto message = sip::parseMessage(text, sip::ParseOptions{});
+    if (!message) {
+      answer(relay, 500, "Cannot Build Request");
+      break;
+    }
+    txn::RequestOptions options;
+    options.proxy_timer_c = message->method() == sip::Method::Invite;
+    auto id = layer().request(std::move(*message), dest, options);
+    if (!id) {
+      answer(relay, 503, {}, {{"Retry-After", "5"}});
+      break;
+    }
+    relay.client = *id;
+    by_client_[id->value] = relay.key;
+    if (!relay.hops.empty() && relay.attempt + 1 < relay.targets.size()) {
+      if (!relay.attempt_timer) {
+        const std::uint64_t key = relay.key;
+        relay.attempt_timer = timers_.createTimer([this, key] { onAttemptTimeout(key); });
+      }
+      relay.attempt_timer->enable(settings_.response_timeout);
+    } else if (relay.attempt_timer) {
+      relay.attempt_timer->disable();
+    }
+    if (relay.dialog != 0 && relay.creates_dialog) {
+      auto dit = dialogs_.find(relay.dialog);
+      if (dit != dialogs_.end() && !dit->second->confirmed) {
+        Leg& leg = dit->second->leg(!relay.from_external);
+        leg.destination = dest;
+        leg.contact = contact;
+      }
+    }
+    if (relay.dialog != 0) {
+      auto dit = dialogs_.find(relay.dialog);
+      if (dit != dialogs_.end()) {
+        Leg& server_leg = dit->second->leg(relay.from_external);
+        if (server_leg.contact.empty()) {
+          // sipedge's Contact toward the side that sent the request: the address it came to.
+          Destination back = server_leg.destination;
+          auto back_via = sender_.viaFor(back);
+          if (back_via) {
+            server_leg.contact = contactFor(*back_via);
+          }
+        }
+      }
+    }
+    return;
+  }
+  // No target could be tried.
+  if (!relay.answered) {
+    answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
+  }
+  if (relay.dialog != 0 && relay.creates_dialog) {
+    endDialog(relay.dialog);
+  }
+  by_server_.erase(relay.server.value);
+  relays_.erase(relay.key);
+}
+
+void B2bua::onAttemptTimeout(std::uint64_t relay_key) {
+  auto it = relays_.find(relay_key);
+  if (it == relays_.end()) {
+    return;
+  }
+  Relay& relay = *it->second;
+  if (relay.got_provisional || relay.answered || relay.cancelled || !relay.client) {
+    return;
+  }
+  // The target said nothing at all: leave its transaction to time out unheard, try the next.
+  next_hops_.reportFailure(relay.hops[relay.attempt]);
+  by_client_.erase(relay.client->value);
+  relay.client.reset();
+  ++relay.attempt;
+  ++stats_.failovers;
+  tryNextTarget(relay);
+}
+
+// ---- in-dialog requests -----------------------------------------------------------------------
+
+B2bua::Dialog* B2bua::findDialog(std::string_view call_id, std::string_view local_tag) {
+  auto it = dialog_index_.find(indexKey(call_id, local_tag));
+  if (it == dialog_index_.end()) {
+    return nullptr;
+  }
+  auto d = dialogs_.find(it->second);
+  return d == dialogs_.end() ? nullptr : d->second.get();
+}
+
+void B2bua::handleInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog,
+                           bool from_external) {
+  const sip::Message& m = in.message;
+  Leg& leg = dialog.leg(from_external);
+  const std::uint32_t cseq = m.cseq() ? m.cseq()->number : 0;
+  if (leg.remote_cseq != 0 && cseq < leg.remote_cseq) {
+    reject(id, m, 500, "CSeq Out of Order");
+    return;
+  }
+  if (dialog.terminating && m.method() != sip::Method::Bye) {
+    reject(id, m, 481, "Call/Transaction Does Not Exist");
+    return;
+  }
+  leg.remote_cseq = cseq;
+  if (leg.remote_tag.empty() && m.from() != nullptr) {
+    leg.remote_tag = std::string(m.from()->tag);  // e.g. a NOTIFY before the SUBSCRIBE's 2xx
+  }
+  if (isTargetRefresh(m.method())) {
+    if (auto target = contactUri(m)) {
+      leg.remote_target = *target;
+    }
+  }
+  if (m.method() == sip::Method::Invite) {
+    leg.invite_cseq = cseq;
+  }
+  if (m.method() == sip::Method::Refer) {
+    auto refer_to = m.referTo();
+    std::optional<identity::Aor> aor;
+    if (refer_to && *refer_to) {
+      aor = aorOf((*refer_to)->uri);
+    }
+    if (!aor) {
+      reject(id, m, 400, "Bad Refer-To");
+      return;
+    }
+    const auto direction =
+        from_external ? identity::Direction::ToInternal : identity::Direction::ToExternal;
+    // Keep what the continuation needs: the request is moved into it.
+    auto shared = std::make_shared<Inbound>(std::move(in));
+    std::weak_ptr<B2bua*> alive = alive_;
+    const std::uint64_t did = dialog.id;
+    auto then = [alive, id, shared, did, from_external](identity::Answer a) {
+      auto self = alive.lock();
+      if (!self) {
+        return;
+      }
+      B2bua& b = **self;
+      auto dit = b.dialogs_.find(did);
+      if (dit == b.dialogs_.end()) {
+        b.reject(id, shared->message, 481, "Call/Transaction Does Not Exist");
+        return;
+      }
+      if (a.status == identity::Status::Unavailable) {
+        ++b.stats_.directory_unavailable;
+        b.reject(id, shared->message, 503, {}, "Retry-After",
+                 std::to_string(b.settings_.unavailable_retry_after));
+        return;
+      }
+      if (a.status != identity::Status::Found) {
+        b.reject(id, shared->message, b.settings_.not_found_status);
+        return;
+      }
+      std::string uri = from_external ? a.targets.front().uri : "sip:" + a.identity.str();
+      b.relayInDialog(id, std::move(*shared), *dit->second, from_external, "<" + uri + ">");
+    };
+    auto answer = directory_.lookup(direction, *aor, then);
+    if (answer) {
+      then(std::move(*answer));
+    }
+    return;
+  }
+  relayInDialog(id, std::move(in), dialog, from_external, std::nullopt);
+}
+
+void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, bool from_external,
+                          std::optional<std::string> refer_to) {
+  const sip::Message& m = in.message;
+  Leg& other = dialog.leg(!from_external);
+  if (other.remote_tag.empty() && m.method() != sip::Method::Bye) {
+    // The other leg has no dialog yet (no provisional with a tag arrived): nothing to send on.
+    reject(id, m, 491, "Request Pending");
+    return;
+  }
+  if (m.method() == sip::Method::Bye) {
+    dialog.terminating = true;
+    if (other.remote_tag.empty()) {
+      // The other leg is still being set up: end it by CANCEL, answer the BYE here.
+      reject(id, m, 200, "OK");
+      hangUp(dialog);
+      return;
+    }
+  }
+  auto relay = std::make_unique<Relay>(std::move(in.message));
+  const sip::Message& request = relay->request;
+  relay->key = nextKey();
+  relay->server = id;
+  relay->from_external = from_external;
+  relay->dialog = dialog.id;
+  relay->server_tag = dialog.leg(from_external).local_tag;
+  Relay::Outgoing& out = relay->out;
+  out.method = std::string(request.methodText());
+  out.ruri = other.remote_target;
+  out.max_forwards =
+      request.maxForwards() ? std::max<std::uint32_t>(*request.maxForwards(), 1) - 1 : 70;
+  out.from = tagged(other.local_party, other.local_tag);
+  out.to = tagged(other.remote_party, other.remote_tag);
+  out.call_id = other.call_id;
+  out.cseq = ++other.local_cseq;
+  if (request.method() == sip::Method::Invite) {
+    other.invite_cseq = out.cseq;
+  }
+  out.contact = isTargetRefresh(request.method());
+  out.routes = other.route_set;
+  out.headers = passedHeaders(m, settings_.headers);
+  if (request.method() == sip::Method::Prack) {
+    if (const sip::Header* rack = request.find(sip::HeaderId::RAck)) {
+      // RAck: response-num CSeq-num Method (RFC 3262 7.2): the CSeq is the other leg's INVITE.
+      // response-num LWS CSeq-num LWS Method
+      const std::string_view v = trimWs(rack->value);
+      const std::size_t a = v.find_first_of(" \t");
+      const std::size_t b = a == std::string_view::npos ? a : v.find_last_of(" \t");
+      if (a != std::string_view::npos && b > a) {
+        sip::appendHeader(
+            out.headers, "RAck",
+            fmt::format("{} {} {}", v.substr(0, a), other.invite_cseq, v.substr(b + 1)));
+      }
+    }
+  }
+  if (refer_to) {
+    sip::appendHeader(out.headers, "Refer-To", *refer_to);
+  }
+  out.body = std::string(request.body());
+  relay->targets.push_back(other.destination);
+  const std::uint64_t key = relay->key;
+  by_server_[id.value] = key;
+  Relay& r = *relay;
+  relays_[key] = std::move(relay);
+  tryNextTarget(r);
+}
+
+// ---- responses --------------------------------------------------------------------------------
+
+void B2bua::onResponse(ClientTransactionId id, txn::ClientResponse&& response) {
+  if (auto ping = pings_.find(id.value); ping != pings_.end()) {
+    const int status = response.message().statusCode();
+    if (status < 200) {
+      return;
+    }
+    const bool ok = response.origin == txn::ResponseOrigin::Peer && status != 503;
+    if (ok) {
+      next_hops_.reportSuccess(ping->second);
+    } else {
+      next_hops_.reportFailure(ping->second);
+    }
+    pings_.erase(ping);
+    return;
+  }
+  auto it = by_client_.find(id.value);
+  if (it == by_client_.end()) {
+    onStrayResponse(std::move(response.inbound));
+    return;
+  }
+  auto rit = relays_.find(it->second);
+  if (rit == relays_.end()) {
+    by_client_.erase(it);
+    return;
+  }
+  Relay& relay = *rit->second;
+  const sip::Message& m = response.message();
+  const int status = m.statusCode();
+  if (relay.attempt_timer && response.origin == txn::ResponseOrigin::Peer) {
+    relay.attempt_timer->disable();  // the target is alive
+  }
+  if (status == 100) {
+    return;
+  }
+  const bool failed = response.origin != txn::ResponseOrigin::Peer || status == 503;
+  if (!relay.hops.empty() && status >= 200) {
+    const std::size_t hop = relay.hops[relay.attempt];
+    if (failed) {
+      next_hops_.reportFailure(hop);
+    } else {
+      next_hops_.reportSuccess(hop);
+    }
+  }
+  if (status >= 200 && failed && !relay.got_provisional && !relay.cancelled &&
+      relay.attempt + 1 < relay.targets.size()) {
+    // Failover: the next target, as a new client transaction (RFC 3263 4.3).
+    by_client_.erase(it);
+    ++relay.attempt;
+    ++stats_.failovers;
+    tryNextTarget(relay);
+    return;
+  }
+  if (status < 200) {
+    relay.got_provisional = true;
+  } else {
+    by_client_.erase(it);
+  }
+  relayResponse(relay, std::move(response));
+}
+
+void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
+  const sip::Message& m = response.message();
+  int status = m.statusCode();
+  Dialog* dialog = nullptr;
+  if (relay.dialog != 0) {
+    auto dit = dialogs_.find(relay.dialog);
+    dialog = dit == dialogs_.end() ? nullptr : dit->second.get();
+  }
+  const bool to_external = relay.from_external;
+  const sip::Method method = relay.request.method();
+  const bool initial = dialog != nullptr && relay.creates_dialog;
+
+  if (relay.cancelled || relay.answered) {
+    // The server side was answered already (CANCEL, a failed server transaction): a late 2xx to
+    // the dialog's INVITE is acknowledged and hung up; a late failure just ends the dialog.
+    if (status >= 200 && initial) {
+      dialog->initial_relay = 0;
+      if (status < 300 && method == sip::Method::Invite) {
+        Leg& leg = dialog->leg(!relay.from_external);
+        if (m.to() != nullptr) {
+          leg.remote_tag = std::string(m.to()->tag);
+        }
+        if (auto target = contactUri(m)) {
+          leg.remote_target = *target;
+        }
+        leg.route_set = routeSet(m, true);
+        dialog->confirmed = true;
+        ackOtherLeg(*dialog, !relay.from_external, m);
+        hangUp(*dialog);
+      } else {
+        endDialog(dialog->id);
+      }
+    }
+    if (status >= 200) {
+      by_server_.erase(relay.server.value);
+      relays_.erase(relay.key);
+    }
+    return;
+  }
+
+  // The leg the response came on learns the peer's tag, target and route set.
+  if (initial && status > 100 && status < 300 && m.to() != nullptr && !m.to()->tag.empty()) {
+    Leg& leg = dialog->leg(!relay.from_external);
+    if (leg.remote_tag != m.to()->tag) {
+      leg.remote_tag = std::string(m.to()->tag);
+      leg.route_set = routeSet(m, true);
+    }
+    if (auto target = contactUri(m)) {
+      leg.remote_target = *target;
+    }
+  } else if (dialog != nullptr && status >= 200 && status < 300 && isTargetRefresh(method)) {
+    if (auto target = contactUri(m)) {
+      dialog->leg(!relay.from_external).remote_target = *target;
+    }
+  }
+
+  // What the other side gets.
+  std::string_view reason = m.reasonPhrase();
+  if (status >= 300 && status < 400) {
+    status = 480;  // contacts of the other side never cross
+    reason = {};
+  }
+  if (to_external) {
+    reason = {};  // the default phrase: no internal detail
+  }
+  std::vector<std::pair<std::string, std::string>> extra;
+  for (const sip::Header& h : m.headers()) {
+    if (h.name.empty() || h.id == sip::HeaderId::ContentLength ||
+        h.id == sip::HeaderId::ContentType) {
+      continue;
+    }
+    if (settings_.headers.passes(h.name)) {
+      extra.emplace_back(std::string(h.name), std::string(h.value));
+    }
+  }
+  if (dialog != nullptr && status > 100 && status < 300 && (initial || isTargetRefresh(method))) {
+    const std::string& contact = dialog->leg(relay.from_external).contact;
+    if (!contact.empty()) {
+      extra.emplace_back("Contact", contact);
+    }
+  }
+  std::vector<sip::ExtraHeader> headers;
+  for (const auto& [n, v] : extra) {
+    headers.emplace_back(n, v);
+  }
+  std::string content_type;
+  if (const sip::Header* ct = m.find(sip::HeaderId::ContentType)) {
+    content_type = std::string(ct->value);
+  }
+  const std::string text =
+      sip::responseText(relay.request, status, reason, relay.server_tag, headers,
+                        m.body().empty() ? std::string_view{} : m.body(), content_type);
+  auto built = sip::parseMessage(text, sip::ParseOptions{});
+  if (!built) {
+    return;
+  }
+  if (status >= 200 && status < 300 && method == sip::Method::Invite && dialog != nullptr) {
+    // sipedge retransmits this 2xx until the ACK, and sends the ACK on the other leg then.
+    dialog->confirmed = true;
+    Dialog::Pending2xx p(built->clone());
+    p.server = relay.server;
+    p.to_external = relay.from_external;
+    p.cseq = relay.request.cseq() ? relay.request.cseq()->number : 0;
+    p.interval = layer().settings().timers.t1;
+    dialog->pending_2xx = std::move(p);
+    const std::uint64_t did = dialog->id;
+    dialog->retransmit_timer = timers_.createTimer([this, did] { retransmit2xx(did); });
+    dialog->retransmit_timer->enable(dialog->pending_2xx->interval);
+  }
+  (void)layer().respond(relay.server, std::move(*built));
+  if (status < 200) {
+    return;
+  }
+  relay.answered = true;
+
+  // After the final response: the dialog's fate.
+  const std::uint64_t key = relay.key;
+  const std::uint64_t server = relay.server.value;
+  if (dialog != nullptr) {
+    const std::uint64_t did = dialog->id;
+    if (initial) {
+      dialog->initial_relay = 0;
+      if (status >= 300) {
+        endDialog(did);
+      } else {
+        dialog->confirmed = true;
+        if (dialog->kind == Dialog::Kind::Subscription) {
+          std::uint32_t expires = 3600;
+          if (auto e = m.expires(); e && *e) {
+            expires = **e;
+          }
+          dialog->expiry = timers_.createTimer([this, did] { endDialog(did); });
+          dialog->expiry->enable(Duration{(expires + 32) * 1000LL});
+        }
+      }
+    } else if (method == sip::Method::Bye || status == 481) {
+      if (status == 481) {
+        hangUp(*dialog);
+      }
+      endDialog(did);
+    } else if (method == sip::Method::Subscribe && status < 300 &&
+               dialog->kind == Dialog::Kind::Subscription) {
+      std::uint32_t expires = 3600;
+      if (auto e = m.expires(); e && *e) {
+        expires = **e;
+      }
+      if (!dialog->expiry) {
+        dialog->expiry = timers_.createTimer([this, did] { endDialog(did); });
+      }
+      dialog->expiry->enable(Duration{(expires + 32) * 1000LL});
+    } else if (method == sip::Method::Notify && dialog->kind == Dialog::Kind::Subscription) {
+      if (const sip::Header* state = relay.request.find("Subscription-State");
+          state != nullptr && toLower(state->value).starts_with("terminated")) {
+        endDialog(did);
+      }
+    }
+  }
+  by_server_.erase(server);
+  relays_.erase(key);
+}
+
+void B2bua::retransmit2xx(std::uint64_t dialog_id) {
+  auto it = dialogs_.find(dialog_id);
+  if (it == dialogs_.end() || !it->second->pending_2xx) {
+    return;
+  }
+  Dialog& d = *it->second;
+  Dialog::Pending2xx& p = *d.pending_2xx;
+  const auto& timers = layer().settings().timers;
+  p.elapsed += p.interval;
+  if (p.elapsed >= timers.timerB()) {
+    // No ACK within 64*T1 (RFC 3261 13.3.1.4): the dialog is over on both legs.
+    d.pending_2xx.reset();
+    hangUp(d);
+    return;
+  }
+  (void)layer().respond(p.server, p.response.clone());
+  p.interval = std::min(p.interval * 2, timers.t2);
+  d.retransmit_timer->enable(p.interval);
+}
+
+void B2bua::onAck(Inbound&& ack) {
+  const sip::Message& m = ack.message;
+  if (m.to() == nullptr || m.to()->tag.empty()) {
+    return;
+  }
+  Dialog* dialog = findDialog(m.callId(), m.to()->tag);
+  if (dialog == nullptr) {
+    return;
+  }
+  const bool from_external = dialog->ext.call_id == m.callId();
+  if (!dialog->pending_2xx || dialog->pending_2xx->to_external != from_external) {
+    return;  // a retransmitted ACK, or one for a 2xx sipedge no longer waits on
+  }
+  dialog->pending_2xx.reset();
+  dialog->retransmit_timer.reset();
+  if (dialog->terminating) {
+    return;
+  }
+  ackOtherLeg(*dialog, !from_external, m);
+}
+
+void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack) {
+  Leg& leg = dialog.leg(to_external);
+  auto via = sender_.viaFor(leg.destination);
+  if (!via) {
+    return;
+  }
+  std::string text;
+  text += fmt::format("ACK {} SIP/2.0\r\n", leg.remote_target);
+  text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
+                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
+  text += "Max-Forwards: 70\r\n";
+  for (const std::string& route : leg.route_set) {
+    sip::appendHeader(text, "Route", route);
+  }
+  sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
+  sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
+  sip::appendHeader(text, "Call-ID", leg.call_id);
+  text += fmt::format("CSeq: {} ACK\r\n", leg.invite_cseq);
+  std::string_view body;
+  if (ack.isRequest() && !ack.body().empty()) {
+    body = ack.body();
+    if (const sip::Header* ct = ack.find(sip::HeaderId::ContentType)) {
+      sip::appendHeader(text, "Content-Type", ct->value);
+    }
+  }
+  text += fmt::format("Content-Length: {}\r\n\r\n", body.size());
+  text += body;
+  dialog.last_ack = text;
+  dialog.last_ack_cseq = leg.invite_cseq;
+  dialog.last_ack_external = to_external;
+  auto message = sip::parseMessage(text, sip::ParseOptions{});
+  if (message) {
+    (void)layer().sendAck(std::move(*message), leg.destination);
+  }
+}
+
+void B2bua::onStrayResponse(Inbound&& response) {
+  const sip::Message& m = response.message;
+  if (m.statusCode() < 200 || m.statusCode() >= 300 || !m.cseq() ||
+      m.cseq()->method != sip::Method::Invite || m.from() == nullptr) {
+    return;
+  }
+  Dialog* dialog = findDialog(m.callId(), m.from()->tag);
+  if (dialog == nullptr) {
+    return;
+  }
+  const bool external = dialog->ext.call_id == m.callId();
+  Leg& leg = dialog->leg(external);
+  if (m.to() != nullptr && !leg.remote_tag.empty() && m.to()->tag != leg.remote_tag) {
+    return;  // a 2xx from another fork: not handled yet (issue 6)
+  }
+  if (!dialog->last_ack.empty() && dialog->last_ack_external == external &&
+      dialog->last_ack_cseq == m.cseq()->number) {
+    auto message = sip::parseMessage(dialog->last_ack, sip::ParseOptions{});
+    if (message) {
+      (void)layer().sendAck(std::move(*message), leg.destination);
+    }
+  }
+}
+
+// ---- CANCEL, timer C, failures ----------------------------------------------------------------
+
+void B2bua::onCancelled(ServerTransactionId invite, const Inbound&) {
+  auto it = by_server_.find(invite.value);
+  if (it == by_server_.end()) {
+    return;
+  }
+  auto rit = relays_.find(it->second);
+  if (rit == relays_.end()) {
+    return;
+  }
+  Relay& relay = *rit->second;
+  answer(relay, 487);
+  relay.cancelled = true;
+  if (relay.dialog != 0) {
+    auto dit = dialogs_.find(relay.dialog);
+    if (dit != dialogs_.end()) {
+      dit->second->terminating = true;
+    }
+  }
+  if (relay.client) {
+    (void)layer().cancel(*relay.client);
+    return;  // the relay ends with the client transaction's final response
+  }
+  // Not sent yet (directory or DNS pending).
+  if (relay.dialog != 0) {
+    endDialog(relay.dialog);
+  }
+  by_server_.erase(it);
+  relays_.erase(rit);
+}
+
+void B2bua::onTimerC(ClientTransactionId) {
+  // The layer cancels the INVITE; its 487 or a 408 comes through onResponse.
+}
+
+void B2bua::onServerFailure(ServerTransactionId id, txn::ServerFailure) {
+  auto it = by_server_.find(id.value);
+  if (it == by_server_.end()) {
+    return;
+  }
+  auto rit = relays_.find(it->second);
+  if (rit != relays_.end()) {
+    rit->second->answered = true;  // nothing more can reach the requester
+  }
+}
+
+// ---- ending dialogs ---------------------------------------------------------------------------
+
+void B2bua::hangUp(Dialog& dialog) {
+  dialog.terminating = true;
+  // A pending dialog-creating request: CANCEL it (its final response ends the dialog).
+  if (dialog.initial_relay != 0) {
+    auto rit = relays_.find(dialog.initial_relay);
+    if (rit != relays_.end()) {
+      Relay& r = *rit->second;
+      if (!r.answered) {
+        answer(r, 487);
+      }
+      r.cancelled = true;
+      if (r.client) {
+        (void)layer().cancel(*r.client);
+        return;
+      }
+    }
+  }
+  if (dialog.kind == Dialog::Kind::Invite && dialog.confirmed) {
+    for (bool external : {true, false}) {
+      Leg& leg = dialog.leg(external);
+      if (leg.remote_tag.empty()) {
+        continue;
+      }
+      auto via = sender_.viaFor(leg.destination);
+      if (!via) {
+        continue;
+      }
+      std::string text;
+      text += fmt::format("BYE {} SIP/2.0\r\n", leg.remote_target);
+      text +=
+          fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
+                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
+      text += "Max-Forwards: 70\r\n";
+      for (const std::string& route : leg.route_set) {
+        sip::appendHeader(text, "Route", route);
+      }
+      sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
+      sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
+      sip::appendHeader(text, "Call-ID", leg.call_id);
+      text += fmt::format("CSeq: {} BYE\r\n", ++leg.local_cseq);
+      text += "Content-Length: 0\r\n\r\n";
+      auto message = sip::parseMessage(text, sip::ParseOptions{});
+      if (message) {
+        (void)layer().request(std::move(*message), leg.destination);
+      }
+    }
+  }
+  endDialog(dialog.id);
+}
+
+void B2bua::endDialog(std::uint64_t id) {
+  auto it = dialogs_.find(id);
+  if (it == dialogs_.end()) {
+    return;
+  }
+  Dialog& d = *it->second;
+  dialog_index_.erase(indexKey(d.ext.call_id, d.ext.local_tag));
+  dialog_index_.erase(indexKey(d.in.call_id, d.in.local_tag));
+  // Timers may be the caller (lifetime, expiry): free the dialog after this dispatch.
+  std::unique_ptr<Dialog> doomed = std::move(it->second);
+  dialogs_.erase(it);
+  if (doomed->lifetime) {
+    doomed->lifetime->disable();
+  }
+  if (doomed->expiry) {
+    doomed->expiry->disable();
+  }
+  if (doomed->retransmit_timer) {
+    doomed->retransmit_timer->disable();
+  }
+  graveyard_.push_back(std::move(doomed));
+  if (!sweep_timer_) {
+    sweep_timer_ = timers_.createTimer([this] { graveyard_.clear(); });
+  }
+  if (!sweep_timer_->enabled()) {
+    sweep_timer_->enable(Duration{0});
+  }
+}
+
+// ---- next-hop pings ---------------------------------------------------------------------------
+
+void B2bua::ping() {
+  for (const auto& [id, hop] : pings_) {
+    (void)id;
+    next_hops_.reportFailure(hop);  // unanswered for a whole interval
+  }
+  pings_.clear();
+  for (std::size_t i = 0; i < next_hops_.size(); ++i) {
+    const Destination& dest = next_hops_.hop(i).destination;
+    auto via = sender_.viaFor(dest);
+    if (!via) {
+      next_hops_.reportFailure(i);
+      continue;
+    }
+    const std::string host = dest.endpoint.address.ipForUri();
+    std::string text = fmt::format(
+        "OPTIONS sip:{}:{} SIP/2.0\r\n"
+        "Via: SIP/2.0/{} {}:{};branch={};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:{}:{}>;tag={}\r\n"
+        "To: <sip:{}:{}>\r\n"
+        "Call-ID: {}\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n",
+        host, dest.endpoint.address.port(), transportToken(via->transport), via->host, via->port,
+        txn::makeBranch(settings_.worker, random_), via->host, via->port,
+        mintTag(settings_.worker, random_), host, dest.endpoint.address.port(),
+        mintCallId(settings_.worker, random_));
+    auto message = sip::parseMessage(text, sip::ParseOptions{});
+    if (!message) {
+      continue;
+    }
+    auto id = layer().request(std::move(*message), dest);
+    if (id) {
+      pings_[id->value] = i;
+    }
+  }
+  ping_timer_->enable(settings_.health_interval);
+}
+
+}  // namespace sipedge::b2bua
