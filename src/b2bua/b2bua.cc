@@ -837,7 +837,7 @@ void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, 
   }
   out.contact = isTargetRefresh(request.method());
   out.routes = other.route_set;
-  out.headers = passedHeaders(m, settings_.headers);
+  out.headers = passedHeaders(request, settings_.headers);
   if (request.method() == sip::Method::Prack) {
     if (const sip::Header* rack = request.find(sip::HeaderId::RAck)) {
       // RAck: response-num CSeq-num Method (RFC 3262 7.2): the CSeq is the other leg's INVITE.
