@@ -2,6 +2,8 @@
 
 #include "settings.h"
 #include "sipedge/dns/cares_resolver.h"
+#include "sipedge/identity/caching_directory.h"
+#include "sipedge/identity/ldap_directory.h"
 #include "sipedge/identity/static_directory.h"
 
 namespace sipedge::app {
@@ -68,8 +70,16 @@ Result<std::unique_ptr<Edge>, std::string> Edge::create(const config::Config& co
     case config::DirectoryBackend::Static:
       edge->directory_ = std::make_unique<identity::StaticDirectory>(config.directory.static_map);
       break;
-    case config::DirectoryBackend::Ldap:
-      return fail(std::string("directory backend \"ldap\" is not wired into `sipedge run` yet"));
+    case config::DirectoryBackend::Ldap: {
+      // Before the worker's loop runs, nothing else touches it: creating here is as on its thread.
+      auto ldap = identity::LdapDirectory::create(config.directory.ldap, node.worker());
+      if (!ldap) {
+        return fail(ldap.error());
+      }
+      edge->directory_ = std::make_unique<identity::CachingDirectory>(
+          std::move(*ldap), config.directory.cache, node.worker());
+      break;
+    }
   }
   auto resolver =
       dns::CaresResolver::create(node.worker(), resolverSettings(config), node.random());

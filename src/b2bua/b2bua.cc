@@ -62,7 +62,8 @@ struct B2bua::Dialog {
   std::uint32_t last_ack_cseq = 0;
   bool last_ack_external = false;
   TimerPtr lifetime;
-  TimerPtr expiry;  // subscriptions
+  TimerPtr expiry;   // subscriptions
+  TimerPtr session;  // RFC 4028: no refresh within Session-Expires ends the call
 
   Leg& leg(bool external) { return external ? ext : in; }
 };
@@ -1022,6 +1023,10 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (!built) {
     return;
   }
+  if (status >= 200 && status < 300 && dialog != nullptr && dialog->kind == Dialog::Kind::Invite &&
+      (method == sip::Method::Invite || method == sip::Method::Update)) {
+    armSessionTimer(*dialog, m);
+  }
   if (status >= 200 && status < 300 && method == sip::Method::Invite && dialog != nullptr) {
     // sipedge retransmits this 2xx until the ACK, and sends the ACK on the other leg then.
     dialog->confirmed = true;
@@ -1085,6 +1090,37 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   }
   by_server_.erase(server);
   relays_.erase(key);
+}
+
+void B2bua::armSessionTimer(Dialog& dialog, const sip::Message& response) {
+  // Session-Expires: delta-seconds *(;param) (RFC 4028 4). The refresher refreshes before it
+  // runs out; when nobody did, the session is over on both legs.
+  const sip::Header* se = response.find("Session-Expires");
+  if (se == nullptr) {
+    se = response.find("x");
+  }
+  std::optional<std::uint64_t> seconds;
+  if (se != nullptr) {
+    const std::string_view v = trimWs(se->value);
+    seconds = parseDecimal(trimWs(v.substr(0, v.find(';'))), 7 * 24 * 3600);
+  }
+  if (!seconds || *seconds == 0) {
+    if (dialog.session) {
+      dialog.session->disable();
+    }
+    return;
+  }
+  if (!dialog.session) {
+    const std::uint64_t did = dialog.id;
+    dialog.session = timers_.createTimer([this, did] {
+      auto it = dialogs_.find(did);
+      if (it != dialogs_.end()) {
+        ++stats_.session_expired;
+        hangUp(*it->second);
+      }
+    });
+  }
+  dialog.session->enable(Duration{static_cast<std::int64_t>(*seconds) * 1000});
 }
 
 void B2bua::retransmit2xx(std::uint64_t dialog_id) {
@@ -1306,6 +1342,9 @@ void B2bua::endDialog(std::uint64_t id) {
   }
   if (doomed->retransmit_timer) {
     doomed->retransmit_timer->disable();
+  }
+  if (doomed->session) {
+    doomed->session->disable();
   }
   graveyard_.push_back(std::move(doomed));
   if (!sweep_timer_) {

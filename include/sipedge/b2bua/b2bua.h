@@ -70,6 +70,7 @@ struct Stats {
   std::uint64_t failovers = 0;          // a request retried on the next next hop
   std::uint64_t next_hops_up = 0;       // gauge
   std::uint64_t directory_unavailable = 0;
+  std::uint64_t session_expired = 0;  // calls ended because no refresh came (RFC 4028)
 };
 
 class B2bua final : public txn::TransactionUser {
@@ -134,6 +135,7 @@ class B2bua final : public txn::TransactionUser {
   void hangUp(Dialog& dialog);
   void ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack);
   void retransmit2xx(std::uint64_t dialog_id);
+  void armSessionTimer(Dialog& dialog, const sip::Message& response);
 
   // pings
   void ping();
