@@ -1358,12 +1358,19 @@ void B2bua::endDialog(std::uint64_t id) {
 // ---- next-hop pings ---------------------------------------------------------------------------
 
 void B2bua::ping() {
+  // A ping unanswered for a whole interval is a failure; its transaction runs on (timer F) and no
+  // second ping goes to that hop meanwhile, so a dead hop costs one transaction, not one per
+  // interval.
+  std::vector<bool> outstanding(next_hops_.size(), false);
   for (const auto& [id, hop] : pings_) {
     (void)id;
-    next_hops_.reportFailure(hop);  // unanswered for a whole interval
+    next_hops_.reportFailure(hop);
+    outstanding[hop] = true;
   }
-  pings_.clear();
   for (std::size_t i = 0; i < next_hops_.size(); ++i) {
+    if (outstanding[i]) {
+      continue;
+    }
     const Destination& dest = next_hops_.hop(i).destination;
     auto via = sender_.viaFor(dest);
     if (!via) {

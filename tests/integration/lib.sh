@@ -582,3 +582,95 @@ it_finish() {  # it_finish: prints the totals; returns 1 if any check failed
   echo "$IT_PASSES passed, $IT_FAILURES failed"
   [ "$IT_FAILURES" -eq 0 ]
 }
+
+# ---- slapd (OpenLDAP) ---------------------------------------------------------------------------
+# A real slapd on loopback, as tests/support/slapd.h starts it for the C++ tests: a slapd.conf
+# (core.schema + the test schema, an mdb database with suffix dc=example,dc=test, rootdn
+# cn=admin,dc=example,dc=test / admin-secret, no TLS) in a folder under $IT_TMP, the LDIF loaded
+# with slapadd, slapd in the foreground (-d 0) as the current user on
+# ldap://127.0.0.1:$SLAPD_PORT/ only. Never the system service, never port 389. Tracked (it_track),
+# stopped by PID. Sets SLAPD_DIR, SLAPD_PORT, SLAPD_URI, SLAPD_PID (= $IT_LAST_PID); slapd's own
+# output goes to $SLAPD_DIR/slapd.out.
+
+_slapd_accepts() {  # _slapd_accepts PORT: a TCP connection to 127.0.0.1:PORT succeeds
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+_slapd_launch() {  # _slapd_launch: starts slapd from $SLAPD_DIR on $SLAPD_PORT, waits until it
+  # accepts (10 s); returns 1 if it exits or does not accept
+  local i
+  /usr/sbin/slapd -d 0 -f "$SLAPD_DIR/slapd.conf" -h "ldap://127.0.0.1:$SLAPD_PORT/" \
+    </dev/null >>"$SLAPD_DIR/slapd.out" 2>&1 &
+  SLAPD_PID=$!
+  IT_LAST_PID=$SLAPD_PID
+  IT_LAST_LOG=$SLAPD_DIR/slapd.out
+  it_track "$SLAPD_PID"
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$SLAPD_PID" 2>/dev/null || { wait "$SLAPD_PID" 2>/dev/null; return 1; }
+    _slapd_accepts "$SLAPD_PORT" && return 0
+    sleep 0.05
+  done
+  it_stop "$SLAPD_PID" 2
+  return 1
+}
+
+start_slapd() {  # start_slapd DIR LDIF [SCHEMA=tests/data/ldap/sipedge.schema]: slapd on a free
+  # loopback port serving LDIF; DIR (created; relative: under $IT_TMP) holds its configuration,
+  # database and output
+  local dir=$1 ldif=$2 schema=${3:-$IT_REPO_DIR/tests/data/ldap/sipedge.schema} attempt
+  [[ "$dir" == /* ]] || dir=$IT_TMP/$dir
+  mkdir -p "$dir/db" || return 1
+  SLAPD_DIR=$(cd "$dir" && pwd)
+  cat >"$SLAPD_DIR/slapd.conf" <<SLAPD_CONF
+include /etc/ldap/schema/core.schema
+include $schema
+pidfile $SLAPD_DIR/slapd.pid
+argsfile $SLAPD_DIR/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 10485760
+suffix "dc=example,dc=test"
+rootdn "cn=admin,dc=example,dc=test"
+rootpw admin-secret
+directory $SLAPD_DIR/db
+index objectClass eq
+SLAPD_CONF
+  if ! /usr/sbin/slapadd -f "$SLAPD_DIR/slapd.conf" -l "$ldif" >"$SLAPD_DIR/slapadd.out" 2>&1; then
+    echo "start_slapd: slapadd failed:" >&2
+    tail -n 20 "$SLAPD_DIR/slapadd.out" >&2
+    return 1
+  fi
+  # A port free a moment ago may be taken by the time slapd binds it: try another.
+  for ((attempt = 0; attempt < 5; attempt++)); do
+    SLAPD_PORT=$(free_port) || return 1
+    SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
+    _slapd_launch && return 0
+  done
+  echo "start_slapd: slapd did not accept on 127.0.0.1:$SLAPD_PORT:" >&2
+  tail -n 20 "$SLAPD_DIR/slapd.out" >&2
+  return 1
+}
+
+stop_slapd() {  # stop_slapd: stops the slapd start_slapd/restart_slapd started (by PID), waits
+  # until its port refuses connections
+  local i
+  it_stop "$SLAPD_PID" 5
+  for ((i = 0; i < 100; i++)); do
+    _slapd_accepts "$SLAPD_PORT" || return 0
+    sleep 0.05
+  done
+  echo "stop_slapd: 127.0.0.1:$SLAPD_PORT still accepts" >&2
+  return 1
+}
+
+restart_slapd() {  # restart_slapd: starts slapd again on the same port with the same data
+  local attempt
+  for ((attempt = 0; attempt < 5; attempt++)); do
+    _slapd_launch && return 0
+    sleep 0.5  # the port may still be held briefly
+  done
+  echo "restart_slapd: slapd did not accept on 127.0.0.1:$SLAPD_PORT again:" >&2
+  tail -n 20 "$SLAPD_DIR/slapd.out" >&2
+  return 1
+}
