@@ -19,7 +19,7 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 all_targets="sip_message sip_uri sip_stream_framer txn_fsm"
 all_targets+=" dns_answer dns_locator transport_received"
-all_targets+=" config_toml"
+all_targets+=" config_toml identity_values"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
@@ -59,6 +59,7 @@ dict_for() {
     dns_answer) echo "$repo/fuzz/dict/dns.dict" ;;
     dns_locator) echo "" ;;
     config_toml) echo "$repo/fuzz/dict/toml.dict" ;;
+    identity_values) echo "$repo/fuzz/dict/sip.dict" ;;
     *) echo "$repo/fuzz/dict/sip.dict" ;;
   esac
 }

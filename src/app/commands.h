@@ -49,6 +49,7 @@ struct ProbeCommandOptions {
   int interval_ms = 200;
   std::string from;
   std::vector<std::string> dns_servers;
+  std::string proxy;
 };
 
 void addProbeCommand(CLI::App& app, ProbeCommandOptions& opts);

@@ -116,6 +116,16 @@ void Probe::start(std::function<void(int)> done) {
   }
   domain_ = q.host;
   numeric_host_ = q.numeric_host;
+  if (settings_.proxy) {
+    dns::Target t;
+    t.ip = settings_.proxy->ip();
+    t.port = settings_.proxy->port();
+    t.transport = q.transport.value_or(q.sips ? dns::Transport::Tls : dns::Transport::Udp);
+    targets_ = {t};
+    line("proxy: {} (no DNS lookup)", settings_.proxy->toString());
+    sendProbe();
+    return;
+  }
 
   dns::ResolverSettings rs;
   rs.servers = settings_.dns_servers;

@@ -28,6 +28,9 @@ struct ProbeSettings {
   Duration interval{200};  // between probes
   std::string from;        // default sip:probe@<local address>
   std::vector<std::string> dns_servers;
+  // Send to this address (an outbound proxy, e.g. sipedge's edge) instead of where DNS says; the
+  // URI's host is still the name a TLS certificate must cover.
+  std::optional<transport::Address> proxy;
 };
 
 class Probe final : public txn::TransactionUser {

@@ -34,6 +34,10 @@ void addProbeCommand(CLI::App& app, ProbeCommandOptions& opts) {
   cmd->add_option("--from", opts.from, "From URI (default sip:probe@<local address>)");
   cmd->add_option("--dns-server", opts.dns_servers,
                   "DNS server IP[:PORT] to ask instead of resolv.conf's (repeatable)");
+  cmd->add_option("--proxy", opts.proxy,
+                  "IP:PORT to send to instead of resolving the URI (an outbound proxy, e.g. "
+                  "sipedge's edge); the URI's host is still the name the TLS certificate must "
+                  "cover");
 }
 
 int runProbeCommand(const ProbeCommandOptions& opts) {
@@ -49,6 +53,14 @@ int runProbeCommand(const ProbeCommandOptions& opts) {
   settings.interval = Duration{opts.interval_ms};
   settings.from = opts.from;
   settings.dns_servers = opts.dns_servers;
+  if (!opts.proxy.empty()) {
+    settings.proxy = transport::Address::parseHostPort(opts.proxy);
+    if (!settings.proxy) {
+      fmt::print(stderr, "sipedge probe: --proxy: expected IP:PORT like 127.0.0.1:5060, got '{}'\n",
+                 opts.proxy);
+      return 2;
+    }
+  }
   if (settings.method == "MESSAGE" && settings.body.empty()) {
     settings.body = "sipedge probe";
   }

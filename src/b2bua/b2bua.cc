@@ -855,6 +855,11 @@ void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, 
   }
   if (refer_to) {
     sip::appendHeader(out.headers, "Refer-To", *refer_to);
+    // Referred-By names the referrer (RFC 3892): on the other leg that is the identity sipedge
+    // presents there for it, already mapped.
+    if (request.find(sip::HeaderId::ReferredBy) != nullptr) {
+      sip::appendHeader(out.headers, "Referred-By", other.local_party);
+    }
   }
   out.body = std::string(request.body());
   relay->targets.push_back(other.destination);

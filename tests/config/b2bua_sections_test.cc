@@ -194,5 +194,32 @@ TEST(B2buaSections, Errors) {
             "(otherwise DNS chooses)");
 }
 
+// The commented example the demo runs: it must load, and mean what its comments say.
+TEST(ExampleConfig, LoadsWithTheDocumentedValues) {
+  auto c = load(std::string(SIPEDGE_SOURCE_DIR) + "/policies/example.toml");
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_EQ(c->server.domains, std::vector<std::string>{"acme.example"});
+  ASSERT_EQ(c->listeners.size(), 3u);
+  EXPECT_EQ(c->listeners[1].transport, Transport::Tls);
+  EXPECT_EQ(c->listeners[2].side, Side::Internal);
+  ASSERT_EQ(c->tls.size(), 1u);
+  EXPECT_EQ(c->tls[0].certificate, std::string(SIPEDGE_SOURCE_DIR) + "/certs/dev/edge.pem");
+  EXPECT_EQ(c->tls[0].client_certificate, ClientCertMode::Require);
+  EXPECT_EQ(c->directory.backend, DirectoryBackend::Static);
+  ASSERT_EQ(c->directory.static_map.users.size(), 1u);
+  EXPECT_EQ(c->directory.static_map.users[0].internal, "js@nyc.acme.example");
+  ASSERT_EQ(c->next_hops.size(), 1u);
+  EXPECT_EQ(c->next_hops[0].address, (SocketAddress{"127.0.0.1", 5080, false}));
+  EXPECT_TRUE(c->admin.enabled);
+  ASSERT_EQ(c->partners.size(), 1u);
+  EXPECT_FALSE(c->partners[0].has_address);
+  // What is commented out is the default.
+  EXPECT_EQ(c->limits, LimitsConfig{});
+  EXPECT_EQ(c->txn, TxnConfig{});
+  EXPECT_EQ(c->dns, DnsConfig{});
+  EXPECT_EQ(c->directory.cache, DirectoryCacheConfig{});
+  EXPECT_EQ(c->b2bua, B2buaConfig{});
+}
+
 }  // namespace
 }  // namespace sipedge::config
