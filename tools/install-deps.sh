@@ -8,9 +8,10 @@ build=(cmake ninja-build g++ pkg-config
        libevent-dev libssl-dev libc-ares-dev libmaxminddb-dev libtomlplusplus-dev
        libexpected-dev libcli11-dev libfmt-dev openssl libldap-dev)
 # Unit, integration and fuzz tests: GoogleTest, clang + libFuzzer runtime, real peers (SIPp,
-# dnsmasq for DNS, stunnel in front of SIPp for TLS; ss from iproute2 to wait for ports).
+# dnsmasq for DNS, stunnel in front of SIPp for TLS; ss from iproute2 to wait for ports; Kamailio
+# as the internal proxy).
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format sip-tester dnsmasq-base stunnel4
-      iproute2 slapd ldap-utils)
+      iproute2 slapd ldap-utils kamailio)
 # Benchmarks compare against the two C SIP stacks Debian ships.
 bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev python3 kamailio kamailio-tls-modules
        kamailio-redis-modules redis-server)

@@ -1013,6 +1013,13 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
       extra.emplace_back("Contact", contact);
     }
   }
+  if (initial && status > 100 && status < 300) {
+    // RFC 3261 12.1.1: a response that sets up a dialog carries the request's Record-Route back
+    // (the requester's own side's proxies: nothing crosses legs).
+    for (const sip::NameAddr& rr : relay.request.recordRoutes()) {
+      extra.emplace_back("Record-Route", std::string(rr.text));
+    }
+  }
   std::vector<sip::ExtraHeader> headers;
   for (const auto& [n, v] : extra) {
     headers.emplace_back(n, v);

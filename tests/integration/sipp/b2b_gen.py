@@ -81,8 +81,15 @@ def body_text(lines):
 # scenario builder
 
 class Scen:
-    def __init__(self, name, role, doc):
+    def __init__(self, name, role, doc, proxied=False):
+        # proxied: this side sits behind a record-routing proxy ([proxy_host], e.g. Kamailio)
+        # between it and sipedge: the variant is written as NAME_proxied.xml (only if some check
+        # differs from the strict one, see `differs`), with PROXIED_DOC appended to its header.
+        if proxied:
+            name, doc = name + "_proxied", doc + PROXIED_DOC
         self.name, self.role, self.doc = name, role, doc   # role: "uac" (caller) or "uas"
+        self.proxied = proxied
+        self.differs = False   # a proxied check or header was generated
         self.items = []
         self.vars = set()
         self.n = 0
@@ -123,8 +130,12 @@ class Scen:
             ' assign_to="%s"/>' % (c, self.var("eq")),
         ]
 
-    def a_via(self, host=None):
-        """Exactly one Via header with one value, no Record-Route; its host = host."""
+    def a_via(self, host=None, rr=False):
+        """Exactly one Via header with one value, no Record-Route; its host = host.
+        Proxied (see a_via_proxied): the proxy's Via above sipedge's on requests from the other
+        side (host given), and the proxy's Record-Route where rr (dialog-creating messages)."""
+        if self.proxied and (host or rr):
+            return self.a_via_proxied(host, rr)
         out = [
             '<ereg regexp="[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:([^[:cntrl:]]*,|.*'
             '[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:)" search_in="msg"'
@@ -137,6 +148,53 @@ class Scen:
             out.append('<ereg regexp="SIP/2\\.0/[A-Za-z]+[[:space:]]+([^:;[:space:]]+)"'
                        ' search_in="hdr" header="Via:" check_it="true" assign_to="%s,%s"/>' % (j, h))
             out += self.a_eq(host, "[$%s]" % h)
+        return out
+
+    def a_via_proxied(self, host, rr):
+        """Behind a record-routing proxy. host (a request from the other side, relayed by the
+        proxy): exactly two Via headers, each with one value, adjacent: the proxy's ([proxy_host])
+        on top, then the one with host `host` (sipedge's); no Route header left (the proxy
+        consumed its own). Otherwise exactly one Via, as in strict mode. rr: exactly one
+        Record-Route value, a URI with host [proxy_host]; otherwise no Record-Route."""
+        self.differs = True
+        v = "[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:[[:space:]]*SIP/2\\.0/[A-Za-z]+[[:space:]]+"
+        out = []
+        if host:
+            j1, j2, j3, ph, h = (self.var("x"), self.var("x"), self.var("x"),
+                                 self.var("proxyvia"), self.var("viahost"))
+            out += [
+                # no Via with two values, no third Via header
+                '<ereg regexp="[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:[^[:cntrl:]]*,|'
+                '([[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:.*){3}" search_in="msg"'
+                ' check_it_inverse="true" assign_to="%s"/>' % self.var("via3"),
+                '<ereg regexp="%s([^:;,[:space:]]+)[^,[:cntrl:]]*[[:cntrl:]]?%s([^:;,[:space:]]+)"'
+                ' search_in="msg" check_it="true" assign_to="%s,%s,%s,%s,%s"/>'
+                % (v, v, j1, j2, ph, j3, h),
+                '<ereg regexp="[[:cntrl:]][Rr][Oo][Uu][Tt][Ee][[:space:]]*:" search_in="msg"'
+                ' check_it_inverse="true" assign_to="%s"/>' % self.var("route"),
+            ]
+            out += self.a_eq("[proxy_host]", "[$%s]" % ph) + self.a_eq(host, "[$%s]" % h)
+        else:
+            out.append(
+                '<ereg regexp="[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:([^[:cntrl:]]*,|.*'
+                '[[:cntrl:]]([Vv][Ii][Aa]|[Vv])[[:space:]]*:)" search_in="msg"'
+                ' check_it_inverse="true" assign_to="%s"/>' % self.var("via2"))
+        if rr:
+            j, rh = self.var("x"), self.var("rrhost")
+            out += [
+                # one Record-Route header, one value
+                '<ereg regexp="[[:cntrl:]][Rr][Ee][Cc][Oo][Rr][Dd]-[Rr][Oo][Uu][Tt][Ee][[:space:]]*:'
+                '([^[:cntrl:]]*,|.*[[:cntrl:]][Rr][Ee][Cc][Oo][Rr][Dd]-[Rr][Oo][Uu][Tt][Ee]'
+                '[[:space:]]*:)" search_in="msg" check_it_inverse="true" assign_to="%s"/>'
+                % self.var("rr2"),
+                '<ereg regexp="^[[:space:]]*&lt;sips?:([^:;&gt;[:space:]]+)[^&gt;]*;lr[^&gt;]*&gt;"'
+                ' search_in="hdr" header="Record-Route:" check_it="true" assign_to="%s,%s"/>'
+                % (j, rh),
+            ] + self.a_eq("[proxy_host]", "[$%s]" % rh)
+        else:
+            out.append(
+                '<ereg regexp="[[:cntrl:]][Rr][Ee][Cc][Oo][Rr][Dd]-[Rr][Oo][Uu][Tt][Ee][[:space:]]*:"'
+                ' search_in="msg" check_it_inverse="true" assign_to="%s"/>' % self.var("rr"))
         return out
 
     def a_uri(self, header, expected):
@@ -198,10 +256,11 @@ class Scen:
     OWN_CONTACT_URI = "sip:[leg]@[local_ip]:[local_port]"
 
     def chk_uac_response(self, contact=False, body=None, no_body=False, store_rtag=False,
-                         rtag_known=True):
-        """A response to a request the caller sent."""
+                         rtag_known=True, rr=False):
+        """A response to a request the caller sent. rr: it creates the dialog (proxied: it must
+        carry the proxy's Record-Route)."""
         a = self.a_tag("To", store="rtag") if store_rtag else []
-        a += self.a_leak() + self.a_via()
+        a += self.a_leak() + self.a_via(rr=rr)
         a += self.a_uri("From", "[from_uri]") + self.a_tag("From", self.OWN_TAG)
         a += self.a_uri("To", "[to_uri]")
         if rtag_known and not store_rtag:
@@ -239,7 +298,8 @@ class Scen:
                  ' check_it="true" assign_to="%s"/>' % self.named("my_uri"))
         if cseq_store:
             a += self.a_store_cseq(cseq_store)
-        a += self.a_leak() + self.a_via("[expected_via_host]")
+        # (proxied: dialog-creating requests, those with a Contact, carry the proxy's Record-Route)
+        a += self.a_leak() + self.a_via("[expected_via_host]", rr=contact)
         a += self.a_ruri("[expected_ruri]")
         a += self.a_uri("From", "[expected_from]") + self.a_uri("To", "[expected_to]")
         # no To tag
@@ -431,17 +491,22 @@ def uac_invite_until_confirmed(s, sdp_answer_in_200=True):
     s.send(uac_request("INVITE", 1, initial=True, body=SDP_OFFER, ctype=SDP), retrans=True,
            start_txn="invite")
     s.recv('response="100"', s.a_leak(), optional=True, txn="invite")
-    s.recv('response="180"', s.chk_uac_response(rtag_known=False), optional=True, txn="invite")
-    s.recv('response="200"', s.chk_uac_response(contact=True, body=SDP_ANSWER, store_rtag=True),
+    s.recv('response="180"', s.chk_uac_response(rtag_known=False, rr=True), optional=True,
+           txn="invite")
+    s.recv('response="200"', s.chk_uac_response(contact=True, body=SDP_ANSWER, store_rtag=True,
+                                                rr=True),
            txn="invite", rrs=True)
     s.send(uac_request("ACK", 1), ack_txn="invite")
 
 
 def uas_answer_invite(s):
-    """INVITE (offer checked) -> 180 -> 200 (answer, retransmitted until the ACK) -> ACK."""
+    """INVITE (offer checked) -> 180 -> 200 (answer, retransmitted until the ACK) -> ACK.
+    Proxied: the 180 and 200 echo the INVITE's Record-Route (RFC 3261 12.1.1)."""
     s.recv('request="INVITE"', s.chk_uas_initial(body=SDP_OFFER), rrs=True)
-    s.send(response("180 Ringing", tag=True, contact=True))
-    s.send(response("200 OK", tag=True, contact=True, body=SDP_ANSWER, ctype=SDP), retrans=True)
+    rr = ["[last_Record-Route:]"] if s.proxied else []
+    s.send(response("180 Ringing", tag=True, contact=True, extra=rr))
+    s.send(response("200 OK", tag=True, contact=True, body=SDP_ANSWER, ctype=SDP, extra=rr),
+           retrans=True)
     s.recv('request="ACK"', s.chk_uas_request())
 
 
@@ -500,6 +565,19 @@ Request-URI = this side's Contact. Responses to this side's requests: one Via, n
 From/To = the dialog's URIs and tags."""
 
 
+PROXIED_DOC = """
+
+  PROXIED VARIANT: this side sits behind a record-routing proxy (e.g. Kamailio, address
+  [proxy_host]) between it and sipedge, which legitimately changes what it sees: every request
+  from the other side carries exactly two Via headers, adjacent, each with one value: the
+  proxy's (host [proxy_host]) on top, then sipedge's (host [expected_via_host]), and no Route
+  header (the proxy consumed its own); the dialog-creating messages (initial INVITE/SUBSCRIBE
+  at the callee, 180/200 to the INVITE at the caller) carry exactly one Record-Route value, the
+  proxy's (host [proxy_host], ;lr); everything else carries none; responses have one Via. The
+  callee's 180/200 echo the INVITE's Record-Route. Every other check is the strict one.
+  Extra key proxy_host: the proxy's address as it writes it in Via and Record-Route."""
+
+
 def header_doc(text, flow, keys, checks):
     return "  %s\n  Flow: %s\n\n  %s\n\n  %s" % (text, flow, keys.replace("\n", "\n  "),
                                               checks.replace("\n", "\n  "))
@@ -508,11 +586,11 @@ def header_doc(text, flow, keys, checks):
 # ------------------------------------------------------------------------------------------------
 # scenarios
 
-def basic():
+def basic(proxied=False):
     u = Scen("b2b_basic_uac", "uac", header_doc(
         "Basic call, caller hangs up (caller side).",
         "INVITE (SDP offer) -> [100] [180] 200 (SDP answer, checked byte for byte) -> ACK ->\n"
-        "  100 ms -> BYE -> 200.", UAC_KEYS, COMMON_UAC_CHECKS))
+        "  100 ms -> BYE -> 200.", UAC_KEYS, COMMON_UAC_CHECKS), proxied=proxied)
     uac_invite_until_confirmed(u)
     u.pause(100)
     uac_bye(u, 2)
@@ -520,25 +598,25 @@ def basic():
     s = Scen("b2b_basic_uas", "uas", header_doc(
         "Basic call, caller hangs up (callee side).",
         "INVITE (SDP offer checked byte for byte) -> 180 -> 200 (SDP answer) -> ACK -> BYE -> 200.",
-        UAS_KEYS, COMMON_UAS_CHECKS))
+        UAS_KEYS, COMMON_UAS_CHECKS), proxied=proxied)
     uas_answer_invite(s)
     uas_recv_bye(s)
     s.timewait(2000)
     return [u, s]
 
 
-def callee_bye():
+def callee_bye(proxied=False):
     u = Scen("b2b_callee_bye_uac", "uac", header_doc(
         "Basic call, callee hangs up (caller side).",
         "INVITE -> [100] [180] 200 -> ACK -> BYE from the callee -> 200.",
-        UAC_KEYS, COMMON_UAC_CHECKS))
+        UAC_KEYS, COMMON_UAC_CHECKS), proxied=proxied)
     uac_invite_until_confirmed(u)
     uac_recv_bye(u)
     u.timewait(2000)
 
     s = Scen("b2b_callee_bye_uas", "uas", header_doc(
         "Basic call, callee hangs up (callee side).",
-        "INVITE -> 180 -> 200 -> ACK -> 100 ms -> BYE -> 200.", UAS_KEYS, COMMON_UAS_CHECKS))
+        "INVITE -> 180 -> 200 -> ACK -> 100 ms -> BYE -> 200.", UAS_KEYS, COMMON_UAS_CHECKS), proxied=proxied)
     uas_answer_invite(s)
     s.pause(100)
     uas_bye(s, 1001)
@@ -595,11 +673,11 @@ def cancel():
     return [u, s]
 
 
-def reinvite_by_caller():
+def reinvite_by_caller(proxied=False):
     u = Scen("b2b_reinvite_uac", "uac", header_doc(
         "re-INVITE from the caller (caller side).",
         "INVITE -> 200 -> ACK -> re-INVITE (new offer, a=sendonly) -> [100] 200 (answer) -> ACK\n"
-        "  -> BYE -> 200.", UAC_KEYS, COMMON_UAC_CHECKS))
+        "  -> BYE -> 200.", UAC_KEYS, COMMON_UAC_CHECKS), proxied=proxied)
     uac_invite_until_confirmed(u)
     u.send(uac_request("INVITE", 2, body=SDP_REOFFER_CALLER, ctype=SDP), retrans=True,
            start_txn="reinvite")
@@ -613,7 +691,7 @@ def reinvite_by_caller():
     s = Scen("b2b_reinvite_uas", "uas", header_doc(
         "re-INVITE from the caller (callee side).",
         "INVITE -> 180 -> 200 -> ACK -> re-INVITE (offer checked) -> 200 (answer) -> ACK -> BYE.",
-        UAS_KEYS, COMMON_UAS_CHECKS))
+        UAS_KEYS, COMMON_UAS_CHECKS), proxied=proxied)
     uas_answer_invite(s)
     s.recv('request="INVITE"', s.chk_uas_request(contact=True, body=SDP_REOFFER_CALLER))
     s.send(response("200 OK", contact=True, body=SDP_REANSWER_CALLEE, ctype=SDP), retrans=True)
@@ -623,11 +701,11 @@ def reinvite_by_caller():
     return [u, s]
 
 
-def reinvite_by_callee():
+def reinvite_by_callee(proxied=False):
     u = Scen("b2b_reinvite_callee_uac", "uac", header_doc(
         "re-INVITE from the callee (caller side).",
         "INVITE -> 200 -> ACK -> re-INVITE from the callee (offer checked) -> 200 (answer) ->\n"
-        "  ACK -> BYE (caller) -> 200.", UAC_KEYS, COMMON_UAC_CHECKS))
+        "  ACK -> BYE (caller) -> 200.", UAC_KEYS, COMMON_UAC_CHECKS), proxied=proxied)
     uac_invite_until_confirmed(u)
     u.recv('request="INVITE"', u.chk_uac_request(contact=True, body=SDP_REOFFER_CALLEE))
     u.send(response("200 OK", contact=True, body=SDP_REANSWER_CALLER, ctype=SDP), retrans=True)
@@ -637,7 +715,7 @@ def reinvite_by_callee():
     s = Scen("b2b_reinvite_callee_uas", "uas", header_doc(
         "re-INVITE from the callee (callee side).",
         "INVITE -> 180 -> 200 -> ACK -> re-INVITE (new offer) -> [100] 200 (answer checked) ->\n"
-        "  ACK -> BYE from the caller -> 200.", UAS_KEYS, COMMON_UAS_CHECKS))
+        "  ACK -> BYE from the caller -> 200.", UAS_KEYS, COMMON_UAS_CHECKS), proxied=proxied)
     uas_answer_invite(s)
     s.pause(50)
     s.send(uas_request("INVITE", 1001, body=SDP_REOFFER_CALLEE, ctype=SDP), retrans=True,
@@ -776,10 +854,10 @@ def info():
     return [u, s]
 
 
-def message():
+def message(proxied=False):
     u = Scen("b2b_message_uac", "uac", header_doc(
         "MESSAGE out of dialog (caller side).",
-        "MESSAGE (text/plain, 2 lines) -> 200 (or 202).", UAC_KEYS, COMMON_UAC_CHECKS))
+        "MESSAGE (text/plain, 2 lines) -> 200 (or 202).", UAC_KEYS, COMMON_UAC_CHECKS), proxied=proxied)
     u.send(uac_request("MESSAGE", 1, initial=True, body=TEXT_MESSAGE, ctype="text/plain",
                        contact=False), retrans=True, start_txn="message")
     u.recv('response="202"', u.chk_uac_response(rtag_known=False), optional=True,
@@ -790,7 +868,7 @@ def message():
     s = Scen("b2b_message_uas", "uas", header_doc(
         "MESSAGE out of dialog (callee side).",
         "MESSAGE (text/plain body checked byte for byte) -> 200.",
-        UAS_KEYS, COMMON_UAS_CHECKS + "\n(MESSAGE carries no Contact: no Contact check.)"))
+        UAS_KEYS, COMMON_UAS_CHECKS + "\n(MESSAGE carries no Contact: no Contact check.)"), proxied=proxied)
     s.recv('request="MESSAGE"', s.chk_uas_initial(contact=False, body=TEXT_MESSAGE) + [
         '<ereg regexp="^[[:space:]]*text/plain" search_in="hdr" header="Content-Type:"'
         ' check_it="true" assign_to="%s"/>' % s.var("ctype")])
@@ -967,6 +1045,9 @@ def main():
     for f in (basic, callee_bye, cancel, reinvite_by_caller, reinvite_by_callee, update, prack,
               info, message, subscribe_pair, refer, options):
         scens += f()
+    # the *_proxied.xml variants (b2bua_kamailio_test.sh): only those whose checks differ
+    for f in (basic, callee_bye, reinvite_by_caller, reinvite_by_callee, message):
+        scens += [s for s in f(proxied=True) if s.differs]
     for s in scens:
         path = os.path.join(HERE, s.name + ".xml")
         with open(path, "w") as fh:
