@@ -391,6 +391,13 @@ address = "127.0.0.3:$port_uas"
 [next_hop_health]
 interval = "0s"
 
+# Every call leaves four UDP transactions behind for their RFC 3261 wait timers (INVITE server
+# and client in RFC 6026's Accepted state, 32 s; BYE server, timer J, 32 s; BYE client, timer K,
+# 5 s): about 100 transaction-seconds per call, so 5,000 calls/s hold some 500,000. The default
+# limit (200,000 per worker) would answer 503 long before the CPU runs out.
+[limits]
+max_transactions = 2000000
+
 [admin]
 listen = "127.0.0.1:$port_admin"
 EOF

@@ -25,8 +25,15 @@ b2bua::Settings b2buaSettings(const config::Config& c, unsigned worker) {
   b2bua::Settings s;
   s.worker = worker;
   s.served_domains = c.server.domains;
-  s.headers =
-      b2bua::HeaderRules(c.b2bua.pass_headers, c.b2bua.drop_headers, c.b2bua.pass_user_agent);
+  auto rules = [&](const config::B2buaConfig::Direction& d) {
+    std::vector<std::string> pass = c.b2bua.pass_headers;
+    pass.insert(pass.end(), d.pass_headers.begin(), d.pass_headers.end());
+    std::vector<std::string> drop = c.b2bua.drop_headers;
+    drop.insert(drop.end(), d.drop_headers.begin(), d.drop_headers.end());
+    return b2bua::HeaderRules(pass, drop, c.b2bua.pass_user_agent);
+  };
+  s.to_inside = rules(c.b2bua.to_inside);
+  s.to_partners = rules(c.b2bua.to_partners);
   s.max_dialog_lifetime = c.b2bua.max_dialog_lifetime;
   s.not_found_status = c.directory.not_found_status;
   s.unavailable_retry_after =

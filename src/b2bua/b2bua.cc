@@ -55,15 +55,16 @@ struct B2bua::Dialog {
     Duration interval{};
     Duration elapsed{};
   };
-  std::optional<Pending2xx> pending_2xx;
+  std::unique_ptr<Pending2xx> pending_2xx;  // a Message is large: held only while it waits
   TimerPtr retransmit_timer;
-  // The ACK sipedge sent on a leg for its last 2xx, re-sent when that 2xx is retransmitted.
+  // The ACK sipedge sent on a leg for its last 2xx, re-sent when that 2xx is retransmitted. Only
+  // an ACK with a body (an SDP answer) is kept as text; one without is rebuilt from the leg.
   std::string last_ack;
   std::uint32_t last_ack_cseq = 0;
   bool last_ack_external = false;
-  TimerPtr lifetime;
-  TimerPtr expiry;   // subscriptions
-  TimerPtr session;  // RFC 4028: no refresh within Session-Expires ends the call
+  MonoTime created{};  // max_dialog_lifetime: checked by one sweep per worker, not a timer each
+  TimerPtr expiry;     // subscriptions
+  TimerPtr session;    // RFC 4028: no refresh within Session-Expires ends the call
 
   Leg& leg(bool external) { return external ? ext : in; }
 };
@@ -169,7 +170,7 @@ std::string passedHeaders(const sip::Message& m, const HeaderRules& rules) {
     if (h.name.empty() || h.id == sip::HeaderId::ContentLength) {
       continue;
     }
-    if (rules.passes(h.name)) {
+    if (rules.passes(h)) {
       sip::appendHeader(out, h.name, h.value);
     }
   }
@@ -246,7 +247,32 @@ B2bua::B2bua(Settings settings, std::function<txn::Layer&()> layer, transport::S
 
 B2bua::~B2bua() = default;
 
+void B2bua::sweepLifetimes() {
+  const MonoTime now = clock_.now();
+  std::vector<std::uint64_t> expired;
+  for (const auto& [id, dialog] : dialogs_) {
+    if (now - dialog->created >= settings_.max_dialog_lifetime) {
+      expired.push_back(id);
+    }
+  }
+  for (std::uint64_t id : expired) {
+    auto it = dialogs_.find(id);
+    if (it != dialogs_.end()) {
+      ++stats_.lifetime_expired;
+      hangUp(*it->second);
+    }
+  }
+  lifetime_sweep_->enable(lifetimeSweepInterval());
+}
+
+Duration B2bua::lifetimeSweepInterval() const {
+  // A tenth of the lifetime, between 1 s and 60 s: a dialog outlives its limit by at most that.
+  return std::clamp(settings_.max_dialog_lifetime / 10, Duration{1000}, Duration{60000});
+}
+
 void B2bua::start() {
+  lifetime_sweep_ = timers_.createTimer([this] { sweepLifetimes(); });
+  lifetime_sweep_->enable(lifetimeSweepInterval());
   if (settings_.health_interval.count() > 0 && next_hops_.size() > 0) {
     ping_timer_ = timers_.createTimer([this] { ping(); });
     ping_timer_->enable(Duration{1});
@@ -444,7 +470,7 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
   out.call_id = mintCallId(settings_.worker, random_);
   out.cseq = 1;
   out.contact = isDialogCreating(m.method()) || isTargetRefresh(m.method());
-  out.headers = passedHeaders(m, settings_.headers);
+  out.headers = passedHeaders(m, rulesToward(!relay.from_external));
   out.body = std::string(m.body());
   const std::string from_tag = mintTag(settings_.worker, random_);
   std::string local_party;
@@ -496,13 +522,7 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     dialog_index_[indexKey(server_leg.call_id, server_leg.local_tag)] = d->id;
     dialog_index_[indexKey(client_leg.call_id, client_leg.local_tag)] = d->id;
     const std::uint64_t did = d->id;
-    d->lifetime = timers_.createTimer([this, did] {
-      auto dit = dialogs_.find(did);
-      if (dit != dialogs_.end()) {
-        hangUp(*dit->second);
-      }
-    });
-    d->lifetime->enable(settings_.max_dialog_lifetime);
+    d->created = clock_.now();
     dialogs_[did] = std::move(d);
     ++stats_.dialogs_created;
   }
@@ -838,7 +858,7 @@ void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, 
   }
   out.contact = isTargetRefresh(request.method());
   out.routes = other.route_set;
-  out.headers = passedHeaders(request, settings_.headers);
+  out.headers = passedHeaders(request, rulesToward(!from_external));
   if (request.method() == sip::Method::Prack) {
     if (const sip::Header* rack = request.find(sip::HeaderId::RAck)) {
       // RAck: response-num CSeq-num Method (RFC 3262 7.2): the CSeq is the other leg's INVITE.
@@ -997,36 +1017,34 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (to_external) {
     reason = {};  // the default phrase: no internal detail
   }
-  std::vector<std::pair<std::string, std::string>> extra;
+  // Views into `m`, the dialog and the request, which all outlive the response text.
+  std::vector<sip::ExtraHeader> headers;
+  headers.reserve(m.headers().size() + 2);
   for (const sip::Header& h : m.headers()) {
     if (h.name.empty() || h.id == sip::HeaderId::ContentLength ||
         h.id == sip::HeaderId::ContentType) {
       continue;
     }
-    if (settings_.headers.passes(h.name)) {
-      extra.emplace_back(std::string(h.name), std::string(h.value));
+    if (rulesToward(relay.from_external).passes(h)) {
+      headers.emplace_back(h.name, h.value);
     }
   }
   if (dialog != nullptr && status > 100 && status < 300 && (initial || isTargetRefresh(method))) {
     const std::string& contact = dialog->leg(relay.from_external).contact;
     if (!contact.empty()) {
-      extra.emplace_back("Contact", contact);
+      headers.emplace_back("Contact", contact);
     }
   }
   if (initial && status > 100 && status < 300) {
     // RFC 3261 12.1.1: a response that sets up a dialog carries the request's Record-Route back
     // (the requester's own side's proxies: nothing crosses legs).
     for (const sip::NameAddr& rr : relay.request.recordRoutes()) {
-      extra.emplace_back("Record-Route", std::string(rr.text));
+      headers.emplace_back("Record-Route", rr.text);
     }
   }
-  std::vector<sip::ExtraHeader> headers;
-  for (const auto& [n, v] : extra) {
-    headers.emplace_back(n, v);
-  }
-  std::string content_type;
+  std::string_view content_type;
   if (const sip::Header* ct = m.find(sip::HeaderId::ContentType)) {
-    content_type = std::string(ct->value);
+    content_type = ct->value;
   }
   const std::string text =
       sip::responseText(relay.request, status, reason, relay.server_tag, headers,
@@ -1042,14 +1060,16 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (status >= 200 && status < 300 && method == sip::Method::Invite && dialog != nullptr) {
     // sipedge retransmits this 2xx until the ACK, and sends the ACK on the other leg then.
     dialog->confirmed = true;
-    Dialog::Pending2xx p(built->clone());
-    p.server = relay.server;
-    p.to_external = relay.from_external;
-    p.cseq = relay.request.cseq() ? relay.request.cseq()->number : 0;
-    p.interval = layer().settings().timers.t1;
+    auto p = std::make_unique<Dialog::Pending2xx>(built->clone());
+    p->server = relay.server;
+    p->to_external = relay.from_external;
+    p->cseq = relay.request.cseq() ? relay.request.cseq()->number : 0;
+    p->interval = layer().settings().timers.t1;
     dialog->pending_2xx = std::move(p);
     const std::uint64_t did = dialog->id;
-    dialog->retransmit_timer = timers_.createTimer([this, did] { retransmit2xx(did); });
+    if (!dialog->retransmit_timer) {
+      dialog->retransmit_timer = timers_.createTimer([this, did] { retransmit2xx(did); });
+    }
     dialog->retransmit_timer->enable(dialog->pending_2xx->interval);
   }
   (void)layer().respond(relay.server, std::move(*built));
@@ -1169,7 +1189,7 @@ void B2bua::onAck(Inbound&& ack) {
     return;  // a retransmitted ACK, or one for a 2xx sipedge no longer waits on
   }
   dialog->pending_2xx.reset();
-  dialog->retransmit_timer.reset();
+  dialog->retransmit_timer.reset();  // (not its own callback: this is the ACK's dispatch)
   if (dialog->terminating) {
     return;
   }
@@ -1203,7 +1223,12 @@ void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ac
   }
   text += fmt::format("Content-Length: {}\r\n\r\n", body.size());
   text += body;
-  dialog.last_ack = text;
+  if (body.empty()) {
+    dialog.last_ack.clear();
+    dialog.last_ack.shrink_to_fit();
+  } else {
+    dialog.last_ack = text;
+  }
   dialog.last_ack_cseq = leg.invite_cseq;
   dialog.last_ack_external = to_external;
   auto message = sip::parseMessage(text, sip::ParseOptions{});
@@ -1227,8 +1252,12 @@ void B2bua::onStrayResponse(Inbound&& response) {
   if (m.to() != nullptr && !leg.remote_tag.empty() && m.to()->tag != leg.remote_tag) {
     return;  // a 2xx from another fork: not handled yet (issue 6)
   }
-  if (!dialog->last_ack.empty() && dialog->last_ack_external == external &&
+  if (dialog->last_ack_cseq != 0 && dialog->last_ack_external == external &&
       dialog->last_ack_cseq == m.cseq()->number) {
+    if (dialog->last_ack.empty()) {
+      ackOtherLeg(*dialog, external, m);  // rebuilt: it had no body
+      return;
+    }
     auto message = sip::parseMessage(dialog->last_ack, sip::ParseOptions{});
     if (message) {
       (void)layer().sendAck(std::move(*message), leg.destination);
@@ -1343,12 +1372,9 @@ void B2bua::endDialog(std::uint64_t id) {
   Dialog& d = *it->second;
   dialog_index_.erase(indexKey(d.ext.call_id, d.ext.local_tag));
   dialog_index_.erase(indexKey(d.in.call_id, d.in.local_tag));
-  // Timers may be the caller (lifetime, expiry): free the dialog after this dispatch.
+  // Timers may be the caller (expiry, session): free the dialog after this dispatch.
   std::unique_ptr<Dialog> doomed = std::move(it->second);
   dialogs_.erase(it);
-  if (doomed->lifetime) {
-    doomed->lifetime->disable();
-  }
   if (doomed->expiry) {
     doomed->expiry->disable();
   }

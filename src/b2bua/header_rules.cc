@@ -49,6 +49,10 @@ HeaderRules::HeaderRules(const std::vector<std::string>& pass, const std::vector
   for (const std::string& name : drop) {
     pass_.erase(normalize(name));
   }
+  for (std::size_t i = 1; i < known_.size(); ++i) {
+    const std::string_view canonical = sip::canonicalName(static_cast<sip::HeaderId>(i));
+    known_[i] = !canonical.empty() && pass_.contains(toLower(canonical));
+  }
 }
 
 bool HeaderRules::passes(std::string_view name) const {

@@ -539,7 +539,9 @@ constexpr std::string_view kNextHopKeys[] = {"name",     "transport", "address",
                                              "priority", "weight",    "tls_server_name"};
 constexpr std::string_view kHealthKeys[] = {"interval", "failures", "successes"};
 constexpr std::string_view kB2buaKeys[] = {"max_dialog_lifetime", "pass_headers", "drop_headers",
-                                           "pass_user_agent", "client_tls"};
+                                           "pass_user_agent",     "client_tls",   "to_inside",
+                                           "to_partners"};
+constexpr std::string_view kB2buaDirectionKeys[] = {"pass_headers", "drop_headers"};
 constexpr std::string_view kAdminKeys[] = {"listen"};
 
 constexpr std::uint64_t kMiB = 1ULL << 20;
@@ -1199,6 +1201,17 @@ class Builder {
                Duration{7LL * 24 * 3600 * 1000});
     r.headerNames(*t, "pass_headers", "b2bua", b.pass_headers);
     r.headerNames(*t, "drop_headers", "b2bua", b.drop_headers);
+    for (auto [key, direction] :
+         {std::pair<std::string_view, B2buaConfig::Direction*>{"to_inside", &b.to_inside},
+          {"to_partners", &b.to_partners}}) {
+      const std::string path = join("b2bua", key);
+      const toml::table* d = r.ok() ? r.table(*t, key, "b2bua") : nullptr;
+      if (d == nullptr || !r.checkKeys(*d, path, kB2buaDirectionKeys)) {
+        continue;
+      }
+      r.headerNames(*d, "pass_headers", path, direction->pass_headers);
+      r.headerNames(*d, "drop_headers", path, direction->drop_headers);
+    }
     r.boolean(*t, "pass_user_agent", "b2bua", b.pass_user_agent);
     r.string(*t, "client_tls", "b2bua", b.client_tls);
     if (r.ok() && !b.client_tls.empty() && config_.findTlsProfile(b.client_tls) == nullptr) {

@@ -83,6 +83,12 @@ pass_headers = ["X-Trace"]
 drop_headers = ["Subject"]
 pass_user_agent = true
 
+[b2bua.to_partners]
+drop_headers = ["Organization", "Priority"]
+
+[b2bua.to_inside]
+pass_headers = ["X-Partner-Trace"]
+
 [admin]
 listen = "127.0.0.1:9090"
 
@@ -125,6 +131,10 @@ address = "127.0.0.2:5061"
   EXPECT_EQ(c->b2bua.pass_headers, std::vector<std::string>{"x-trace"});
   EXPECT_EQ(c->b2bua.drop_headers, std::vector<std::string>{"subject"});
   EXPECT_TRUE(c->b2bua.pass_user_agent);
+  EXPECT_EQ(c->b2bua.to_partners.drop_headers,
+            (std::vector<std::string>{"organization", "priority"}));
+  EXPECT_EQ(c->b2bua.to_inside.pass_headers, std::vector<std::string>{"x-partner-trace"});
+  EXPECT_TRUE(c->b2bua.to_inside.drop_headers.empty());
   EXPECT_TRUE(c->admin.enabled);
   EXPECT_EQ(c->admin.listen, (SocketAddress{"127.0.0.1", 9090, false}));
   ASSERT_EQ(c->partners.size(), 1u);
@@ -187,6 +197,9 @@ TEST(B2buaSections, Errors) {
   EXPECT_EQ(
       errorOf("[admin]\nlisten = \"localhost:80\"\n"),
       R"x(t.toml:8:10: admin.listen: expected an address like "192.0.2.1:5060" or "[2001:db8::1]:5061", got "localhost:80")x");
+  EXPECT_EQ(
+      errorOf("[b2bua.to_inside]\npass_header = [\"X\"]\n"),
+      R"(t.toml:8:1: b2bua.to_inside.pass_header: unknown key (did you mean "pass_headers"?))");
   EXPECT_EQ(errorOf("[admin]\nlisen = \"127.0.0.1:80\"\n"),
             R"(t.toml:8:1: admin.lisen: unknown key (did you mean "listen"?))");
   EXPECT_EQ(errorOf("[[partners]]\nname = \"p\"\ndomains = [\"p.test\"]\ntransport = \"udp\"\n"),

@@ -46,7 +46,8 @@ struct PartnerRoute {
 struct Settings {
   unsigned worker = 0;
   std::vector<std::string> served_domains;  // lower case
-  HeaderRules headers;
+  HeaderRules to_inside;    // what passes on requests and responses sent toward the inside
+  HeaderRules to_partners;  // ... and toward partners
   Duration max_dialog_lifetime{12LL * 3600 * 1000};
   int not_found_status = 404;
   std::uint32_t unavailable_retry_after = 30;  // seconds
@@ -70,7 +71,8 @@ struct Stats {
   std::uint64_t failovers = 0;          // a request retried on the next next hop
   std::uint64_t next_hops_up = 0;       // gauge
   std::uint64_t directory_unavailable = 0;
-  std::uint64_t session_expired = 0;  // calls ended because no refresh came (RFC 4028)
+  std::uint64_t session_expired = 0;   // calls ended because no refresh came (RFC 4028)
+  std::uint64_t lifetime_expired = 0;  // dialogs ended by max_dialog_lifetime
 };
 
 class B2bua final : public txn::TransactionUser {
@@ -84,7 +86,8 @@ class B2bua final : public txn::TransactionUser {
   B2bua(const B2bua&) = delete;
   B2bua& operator=(const B2bua&) = delete;
 
-  // Starts the next-hop pings (after the layer exists).
+  // Starts the next-hop pings and the dialog-lifetime sweep (after the layer exists, on the
+  // worker's thread).
   void start();
 
   void onRequest(txn::ServerTransactionId id, transport::Inbound&& request) override;
@@ -137,10 +140,15 @@ class B2bua final : public txn::TransactionUser {
   void retransmit2xx(std::uint64_t dialog_id);
   void armSessionTimer(Dialog& dialog, const sip::Message& response);
 
-  // pings
+  // pings and sweeps
   void ping();
+  void sweepLifetimes();
+  Duration lifetimeSweepInterval() const;
 
   std::uint64_t nextKey() { return ++keys_; }
+  const HeaderRules& rulesToward(bool external) const {
+    return external ? settings_.to_partners : settings_.to_inside;
+  }
   txn::Layer& layer() { return layer_fn_(); }
 
   Settings settings_;
@@ -161,6 +169,7 @@ class B2bua final : public txn::TransactionUser {
   std::unordered_map<std::string, std::uint64_t> dialog_index_;  // Call-ID + '\n' + local tag
   std::unordered_map<std::uint64_t, std::size_t> pings_;         // client txn -> next hop
   TimerPtr ping_timer_;
+  TimerPtr lifetime_sweep_;
   std::vector<std::unique_ptr<Dialog>> graveyard_;  // ended dialogs, freed after the dispatch
   TimerPtr sweep_timer_;
   Stats stats_;

@@ -7,10 +7,13 @@
 // header passes only when the rule set says so; everything else (unknown headers, X-*, Warning,
 // Reason, Replaces, Alert-Info, Call-Info, credentials, ...) is dropped.
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
+
+#include "sipedge/sip/message.h"
 
 namespace sipedge::b2bua {
 
@@ -24,12 +27,18 @@ class HeaderRules {
 
   // `name` as written (any case, compact forms included).
   bool passes(std::string_view name) const;
+  // The same for a parsed header: a table lookup for the headers sip knows by id.
+  bool passes(const sip::Header& header) const {
+    return header.id == sip::HeaderId::Other ? passes(header.name)
+                                             : known_[static_cast<std::size_t>(header.id)];
+  }
 
   // The default pass list, lower-case canonical names.
   static const std::vector<std::string_view>& defaults();
 
  private:
   std::unordered_set<std::string> pass_;
+  std::array<bool, 256> known_{};  // by sip::HeaderId
 };
 
 }  // namespace sipedge::b2bua

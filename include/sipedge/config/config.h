@@ -234,6 +234,15 @@ struct B2buaConfig {
   // default ones that are dropped instead. Everything else is dropped.
   std::vector<std::string> pass_headers;
   std::vector<std::string> drop_headers;
+  // Per direction, on top of the two lists above: [b2bua.to_inside] applies to what sipedge
+  // sends toward the inside, [b2bua.to_partners] to what it sends toward partners.
+  struct Direction {
+    std::vector<std::string> pass_headers;
+    std::vector<std::string> drop_headers;
+    bool operator==(const Direction&) const = default;
+  };
+  Direction to_inside;
+  Direction to_partners;
   bool pass_user_agent = false;  // User-Agent and Server
   std::string client_tls;        // the [tls.<name>] profile for outgoing TLS; empty: no client cert
   bool operator==(const B2buaConfig&) const = default;
