@@ -124,8 +124,11 @@ assert_eq "failover: the first hop is marked down" \
 assert_eq "failover: the second hop is up" "$(metric_line 'sipedge_next_hop_up{next_hop="second"}')" 1
 uas2_calls=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "TotalCallCreated") c = i; next }
   { last = $c } END { print last + 0 }' "$IT_TMP/uas2.stat.csv")
+# The first hop dies 3 s into the run: the calls offered after that (less a margin for the
+# failover itself) must have reached the second.
+after_kill=$((failover_calls - 3 * 150))
 assert_ge "failover: the second hop took the calls after the kill" "$uas2_calls" \
-  $((failover_calls / 2))
+  $((after_kill > 0 ? after_kill * 8 / 10 : 1))
 
 # ---- 2. leak check --------------------------------------------------------------------------------
 # A fresh instance without health pings (each ping is a transaction too): everything must drain.
