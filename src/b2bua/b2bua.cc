@@ -386,19 +386,7 @@ void B2bua::inbound(ServerTransactionId id, std::unique_ptr<Relay> relay) {
     reject(id, relay->request, settings_.not_found_status);
     return;
   }
-  const std::uint64_t key = relay->key;
-  by_server_[id.value] = key;
-  relays_[key] = std::move(relay);
-  std::weak_ptr<B2bua*> alive = alive_;
-  auto answer =
-      directory_.lookup(identity::Direction::ToInternal, *aor, [alive, key](identity::Answer a) {
-        if (auto self = alive.lock()) {
-          (*self)->mapped(key, std::move(a));
-        }
-      });
-  if (answer) {
-    mapped(key, std::move(*answer));
-  }
+  lookupAndRelay(id, std::move(relay), identity::Direction::ToInternal, *aor);
 }
 
 void B2bua::outbound(ServerTransactionId id, std::unique_ptr<Relay> relay) {
@@ -408,16 +396,20 @@ void B2bua::outbound(ServerTransactionId id, std::unique_ptr<Relay> relay) {
     reject(id, relay->request, 403, "Unknown Caller");
     return;
   }
+  lookupAndRelay(id, std::move(relay), identity::Direction::ToExternal, *aor);
+}
+
+void B2bua::lookupAndRelay(ServerTransactionId id, std::unique_ptr<Relay> relay,
+                           identity::Direction direction, const identity::Aor& aor) {
   const std::uint64_t key = relay->key;
   by_server_[id.value] = key;
   relays_[key] = std::move(relay);
   std::weak_ptr<B2bua*> alive = alive_;
-  auto answer =
-      directory_.lookup(identity::Direction::ToExternal, *aor, [alive, key](identity::Answer a) {
-        if (auto self = alive.lock()) {
-          (*self)->mapped(key, std::move(a));
-        }
-      });
+  auto answer = directory_.lookup(direction, aor, [alive, key](identity::Answer a) {
+    if (auto self = alive.lock()) {
+      (*self)->mapped(key, std::move(a));
+    }
+  });
   if (answer) {
     mapped(key, std::move(*answer));
   }
@@ -448,10 +440,7 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     return;  // cancelled meanwhile
   }
   Relay& relay = *it->second;
-  auto finish = [&] {
-    by_server_.erase(relay.server.value);
-    relays_.erase(relay_key);
-  };
+  auto finish = [&] { dropRelay(relay, false); };
   if (a.status == identity::Status::Unavailable) {
     ++stats_.directory_unavailable;
     answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
@@ -537,11 +526,7 @@ void B2bua::sendFirst(Relay& relay) {
     }
     if (relay.targets.empty()) {
       answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
-      if (relay.dialog != 0) {
-        endDialog(relay.dialog);
-      }
-      by_server_.erase(relay.server.value);
-      relays_.erase(relay.key);
+      dropRelay(relay, true);
       return;
     }
     relay.attempt = 0;
@@ -568,11 +553,7 @@ void B2bua::sendFirst(Relay& relay) {
 void B2bua::resolvePartner(Relay& relay, const std::string& domain) {
   if (resolver_ == nullptr) {
     answer(relay, 404, "Unknown Domain");
-    if (relay.dialog != 0) {
-      endDialog(relay.dialog);
-    }
-    by_server_.erase(relay.server.value);
-    relays_.erase(relay.key);
+    dropRelay(relay, true);
     return;
   }
   dns::Query q;
@@ -600,11 +581,7 @@ void B2bua::resolvePartner(Relay& relay, const std::string& domain) {
     r.dns.reset();
     if (!result || result->targets.empty()) {
       b.answer(r, result ? 404 : 503, result ? "Unknown Domain" : "");
-      if (r.dialog != 0) {
-        b.endDialog(r.dialog);
-      }
-      b.by_server_.erase(r.server.value);
-      b.relays_.erase(key);
+      b.dropRelay(r, true);
       return;
     }
     for (const dns::Target& t : result->targets) {
@@ -709,11 +686,15 @@ void B2bua::tryNextTarget(Relay& relay) {
   if (!relay.answered) {
     answer(relay, 503, {}, {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}});
   }
-  if (relay.dialog != 0 && relay.creates_dialog) {
+  dropRelay(relay, relay.creates_dialog);
+}
+
+void B2bua::dropRelay(Relay& relay, bool end_dialog) {
+  if (end_dialog && relay.dialog != 0) {
     endDialog(relay.dialog);
   }
   by_server_.erase(relay.server.value);
-  relays_.erase(relay.key);
+  relays_.erase(relay.key);  // `relay` is gone from here on
 }
 
 void B2bua::onAttemptTimeout(std::uint64_t relay_key) {
@@ -1196,14 +1177,14 @@ void B2bua::onAck(Inbound&& ack) {
   ackOtherLeg(*dialog, !from_external, m);
 }
 
-void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack) {
-  Leg& leg = dialog.leg(to_external);
+std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view method,
+                                              std::uint32_t cseq) {
   auto via = sender_.viaFor(leg.destination);
   if (!via) {
-    return;
+    return std::nullopt;
   }
   std::string text;
-  text += fmt::format("ACK {} SIP/2.0\r\n", leg.remote_target);
+  text += fmt::format("{} {} SIP/2.0\r\n", method, leg.remote_target);
   text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
                       via->host, via->port, txn::makeBranch(settings_.worker, random_));
   text += "Max-Forwards: 70\r\n";
@@ -1213,7 +1194,17 @@ void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ac
   sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
   sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
   sip::appendHeader(text, "Call-ID", leg.call_id);
-  text += fmt::format("CSeq: {} ACK\r\n", leg.invite_cseq);
+  text += fmt::format("CSeq: {} {}\r\n", cseq, method);
+  return text;
+}
+
+void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack) {
+  Leg& leg = dialog.leg(to_external);
+  auto head = requestHead(leg, "ACK", leg.invite_cseq);
+  if (!head) {
+    return;
+  }
+  std::string& text = *head;
   std::string_view body;
   if (ack.isRequest() && !ack.body().empty()) {
     body = ack.body();
@@ -1337,25 +1328,12 @@ void B2bua::hangUp(Dialog& dialog) {
       if (leg.remote_tag.empty()) {
         continue;
       }
-      auto via = sender_.viaFor(leg.destination);
-      if (!via) {
+      auto head = requestHead(leg, "BYE", ++leg.local_cseq);
+      if (!head) {
         continue;
       }
-      std::string text;
-      text += fmt::format("BYE {} SIP/2.0\r\n", leg.remote_target);
-      text +=
-          fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
-                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
-      text += "Max-Forwards: 70\r\n";
-      for (const std::string& route : leg.route_set) {
-        sip::appendHeader(text, "Route", route);
-      }
-      sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
-      sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
-      sip::appendHeader(text, "Call-ID", leg.call_id);
-      text += fmt::format("CSeq: {} BYE\r\n", ++leg.local_cseq);
-      text += "Content-Length: 0\r\n\r\n";
-      auto message = sip::parseMessage(text, sip::ParseOptions{});
+      *head += "Content-Length: 0\r\n\r\n";
+      auto message = sip::parseMessage(*head, sip::ParseOptions{});
       if (message) {
         (void)layer().request(std::move(*message), leg.destination);
       }

@@ -112,7 +112,11 @@ class B2bua final : public txn::TransactionUser {
   void handleOutOfDialog(txn::ServerTransactionId id, transport::Inbound&& in);
   void inbound(txn::ServerTransactionId id, std::unique_ptr<Relay> relay);
   void outbound(txn::ServerTransactionId id, std::unique_ptr<Relay> relay);
+  void lookupAndRelay(txn::ServerTransactionId id, std::unique_ptr<Relay> relay,
+                      identity::Direction direction, const identity::Aor& aor);
   void mapped(std::uint64_t relay_key, identity::Answer answer);
+  // Forgets a relay (and with `end_dialog`, the dialog it was setting up).
+  void dropRelay(Relay& relay, bool end_dialog);
   void sendFirst(Relay& relay);
   void tryNextTarget(Relay& relay);
   void onAttemptTimeout(std::uint64_t relay_key);
@@ -137,6 +141,10 @@ class B2bua final : public txn::TransactionUser {
   void endDialog(std::uint64_t id);
   void hangUp(Dialog& dialog);
   void ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack);
+  // The start of a request sipedge itself sends on a leg (ACK, BYE): request line, a new Via,
+  // Max-Forwards, the route set, From, To, Call-ID and CSeq; nullopt with no socket for it.
+  std::optional<std::string> requestHead(const Leg& leg, std::string_view method,
+                                         std::uint32_t cseq);
   void retransmit2xx(std::uint64_t dialog_id);
   void armSessionTimer(Dialog& dialog, const sip::Message& response);
 
