@@ -19,7 +19,7 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 all_targets="sip_message sip_uri sip_stream_framer txn_fsm"
 all_targets+=" dns_answer dns_locator transport_received"
-all_targets+=" config_toml identity_values"
+all_targets+=" config_toml identity_values policy_decide decision_record"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
@@ -49,6 +49,7 @@ max_len_for() {
   case "$1" in
     sip_uri) echo 4096 ;;
     dns_locator) echo 8192 ;;  # structured input: steps, not one message
+    policy_decide) echo 4096 ;;  # a small config and a few requests
     *) echo 65536 ;;
   esac
 }
@@ -58,6 +59,8 @@ dict_for() {
   case "$1" in
     dns_answer) echo "$repo/fuzz/dict/dns.dict" ;;
     dns_locator) echo "" ;;
+    policy_decide) echo "" ;;  # structured input: choices, not text
+    decision_record) echo "$repo/fuzz/dict/decision.dict" ;;
     config_toml) echo "$repo/fuzz/dict/toml.dict" ;;
     identity_values) echo "$repo/fuzz/dict/sip.dict" ;;
     *) echo "$repo/fuzz/dict/sip.dict" ;;

@@ -9,9 +9,10 @@ days=${2:-825}
 mkdir -p "$out"
 cd "$out"
 
-# name  SANs
+# name  SANs (edge: the demo's domain acme.example and the tests' acme.test: sipedge refuses a
+# certificate that does not cover the domains it serves on an external TLS listener)
 leaves=(
-  "edge:DNS:acme.example,DNS:edge.acme.example,DNS:localhost,IP:127.0.0.1,IP:::1"
+  "edge:DNS:acme.example,DNS:acme.test,DNS:edge.acme.example,DNS:localhost,IP:127.0.0.1,IP:::1"
   "partner:DNS:partner.example,DNS:sip.partner.example"
   "other-partner:DNS:other.example"
 )

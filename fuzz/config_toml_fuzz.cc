@@ -10,6 +10,10 @@
 //  - TLS profiles are sorted by name and unique; certificate and key are set together;
 //  - txn: t1 >= 1ms, t2 >= t1;
 //  - partners have unique names, at least one domain, and no domain belongs to two of them;
+//  - partner policies (and [federation.default]): methods upper case and unique, statuses
+//    400-699, every configured rate positive with a burst of at least 1, max_message_bytes within
+//    [limits]; country rules only with a [geoip] database;
+//  - config::lint runs, and every warning names its file and says something;
 //  - parsing again yields an equal Config (no hidden state).
 // For the value parsers: no crash, and what parses is in normal form.
 
@@ -22,6 +26,7 @@
 
 #include "fuzz_check.h"
 #include "sipedge/config/config.h"
+#include "sipedge/config/lint.h"
 #include "sipedge/config/values.h"
 
 namespace {
@@ -31,6 +36,35 @@ namespace config = sipedge::config;
 void checkDomain(const std::string& d) {
   auto again = config::parseDomainName(d);
   FUZZ_CHECK(again.has_value() && *again == d);
+}
+
+void checkRate(const config::RateLimitConfig& r) {
+  if (r.per_second > 0) {
+    FUZZ_CHECK(r.burst >= 1);
+  } else {
+    FUZZ_CHECK(r.per_second == 0 && r.burst == 0);
+  }
+}
+
+void checkPolicy(const config::Config& c, const config::PartnerPolicy& p) {
+  std::set<std::string> methods;
+  for (const std::string& m : p.methods) {
+    FUZZ_CHECK(!m.empty());
+    FUZZ_CHECK(std::none_of(m.begin(), m.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; }));
+    FUZZ_CHECK(methods.insert(m).second);
+  }
+  for (int status : {p.deny_status, p.throttle_status}) {
+    FUZZ_CHECK(status >= 400 && status <= 699);
+  }
+  for (const auto* r : {&p.rate_limits.requests, &p.rate_limits.dialogs,
+                        &p.rate_limits.source_requests, &p.rate_limits.source_dialogs}) {
+    checkRate(*r);
+  }
+  FUZZ_CHECK(p.max_message_bytes <= c.limits.max_message_bytes);
+  FUZZ_CHECK(p.throttle_retry_after.count() % 1000 == 0);
+  if (!p.countries.empty() || !p.deny_countries.empty()) {
+    FUZZ_CHECK(!c.geoip.database.empty());
+  }
 }
 
 void checkConfig(const config::Config& c, std::string_view text) {
@@ -81,6 +115,15 @@ void checkConfig(const config::Config& c, std::string_view text) {
       checkDomain(d);
       FUZZ_CHECK(partner_domains.insert(d).second);
     }
+  }
+  checkPolicy(c, c.federation.default_policy);
+  for (const config::Partner& p : c.partners) {
+    checkPolicy(c, p.policy);
+  }
+  FUZZ_CHECK(c.federation.unknown_status >= 400 && c.federation.unknown_status <= 699);
+  for (const config::ConfigWarning& w : config::lint(c)) {
+    FUZZ_CHECK(w.file == "fuzz.toml");
+    FUZZ_CHECK(!w.message.empty());
   }
   auto again = config::parse(text, "fuzz.toml");
   FUZZ_CHECK(again.has_value() && *again == c);

@@ -18,6 +18,7 @@ bash tools/install-deps.sh build
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPEDGE_TESTS=OFF
 cmake --build build --target sipedge
 certs=certs/dev
+mkdir -p var  # policies/example.toml's decision log: var/decisions.log (git ignores var/)
 bash certs/mint-dev-certs.sh "$certs" >/dev/null
 inside=$(mktemp)
 edge=$(mktemp)

@@ -63,4 +63,36 @@ struct RunCommandOptions {
 void addRunCommand(CLI::App& app, RunCommandOptions& opts);
 int runRunCommand(const RunCommandOptions& opts);
 
+// `sipedge decisions [LOG...] [--config FILE] [--since T] [--until T] [--partner P] [--verdict V]
+//  [--rule R] [--method M] [--src ADDR] [--call-id ID] [--summary | --json] [--follow]`
+struct DecisionsCommandOptions {
+  std::vector<std::string> logs;
+  std::string config;
+  std::string since;
+  std::string until;
+  std::vector<std::string> partners;
+  std::vector<std::string> verdicts;
+  std::vector<std::string> rules;
+  std::vector<std::string> methods;
+  std::vector<std::string> sources;
+  std::vector<std::string> call_ids;
+  bool summary = false;
+  bool json = false;
+  bool follow = false;
+};
+
+void addDecisionsCommand(CLI::App& app, DecisionsCommandOptions& opts);
+int runDecisionsCommand(const DecisionsCommandOptions& opts);
+
+// `sipedge check-config FILE [--strict] [--quiet]`: validate without starting; exit 0 ok,
+// 1 errors, 2 warnings only with --strict.
+struct CheckConfigCommandOptions {
+  std::string file;
+  bool strict = false;
+  bool quiet = false;
+};
+
+void addCheckConfigCommand(CLI::App& app, CheckConfigCommandOptions& opts);
+int runCheckConfigCommand(const CheckConfigCommandOptions& opts);
+
 }  // namespace sipedge::app

@@ -71,7 +71,8 @@ b2bua::Settings b2buaSettings(const config::Config& c, unsigned worker) {
   return s;
 }
 
-Result<std::unique_ptr<Edge>, std::string> Edge::create(const config::Config& config, Node& node) {
+Result<std::unique_ptr<Edge>, std::string> Edge::create(const config::Config& config, Node& node,
+                                                        Federation& federation) {
   std::unique_ptr<Edge> edge(new Edge());
   switch (config.directory.backend) {
     case config::DirectoryBackend::Static:
@@ -95,10 +96,11 @@ Result<std::unique_ptr<Edge>, std::string> Edge::create(const config::Config& co
   }
   edge->resolver_ = std::move(*resolver);
   Node* n = &node;
+  b2bua::Settings settings = b2buaSettings(config, node.index());
+  federation.configure(settings);
   edge->b2bua_ = std::make_unique<b2bua::B2bua>(
-      b2buaSettings(config, node.index()), [n]() -> txn::Layer& { return n->layer(); },
-      node.transport(), node.worker(), node.worker(), node.random(), *edge->directory_,
-      edge->resolver_.get());
+      std::move(settings), [n]() -> txn::Layer& { return n->layer(); }, node.transport(),
+      node.worker(), node.worker(), node.random(), *edge->directory_, edge->resolver_.get());
   return edge;
 }
 

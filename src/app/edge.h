@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "federation.h"
 #include "node.h"
 #include "sipedge/b2bua/b2bua.h"
 #include "sipedge/config/config.h"
@@ -21,8 +22,10 @@ class Edge final : public txn::TransactionUser {
  public:
   // Builds the worker's directory and resolver; a failure is fatal to start-up (the message says
   // why). Called from NodePool's user factory, on the main thread, before the loops run.
-  static Result<std::unique_ptr<Edge>, std::string> create(const config::Config& config,
-                                                           Node& node);
+  // `federation` (shared by all workers, outliving them) gives the policy, rate limiter,
+  // decision log and GeoIP database.
+  static Result<std::unique_ptr<Edge>, std::string> create(const config::Config& config, Node& node,
+                                                           Federation& federation);
 
   b2bua::B2bua& b2bua() { return *b2bua_; }
   const identity::Directory& directory() const { return *directory_; }

@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
   sipedge::app::addProbeCommand(app, probe_opts);
   sipedge::app::RunCommandOptions run_opts;
   sipedge::app::addRunCommand(app, run_opts);
+  sipedge::app::DecisionsCommandOptions decisions_opts;
+  sipedge::app::addDecisionsCommand(app, decisions_opts);
+  sipedge::app::CheckConfigCommandOptions check_config_opts;
+  sipedge::app::addCheckConfigCommand(app, check_config_opts);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +37,12 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("run")) {
     return sipedge::app::runRunCommand(run_opts);
+  }
+  if (app.got_subcommand("decisions")) {
+    return sipedge::app::runDecisionsCommand(decisions_opts);
+  }
+  if (app.got_subcommand("check-config")) {
+    return sipedge::app::runCheckConfigCommand(check_config_opts);
   }
   if (app.got_subcommand("responder")) {
     return sipedge::app::runResponderCommand(responder_opts);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "sipedge/b2bua/ids.h"
 #include "sipedge/base/strings.h"
@@ -62,6 +63,10 @@ struct B2bua::Dialog {
   std::string last_ack;
   std::uint32_t last_ack_cseq = 0;
   bool last_ack_external = false;
+  // The partner's domain (inbound: the From host; outbound: the target domain): in-dialog
+  // requests over TLS must come from a certificate that covers it.
+  std::string partner_domain;
+  bool strip_trust = true;
   MonoTime created{};  // max_dialog_lifetime: checked by one sweep per worker, not a timer each
   TimerPtr expiry;     // subscriptions
   TimerPtr session;    // RFC 4028: no refresh within Session-Expires ends the call
@@ -101,6 +106,10 @@ struct B2bua::Relay {
   bool cancelled = false;
   bool answered = false;  // a final response went to the server side
   std::string partner_domain;
+  // The policy's allow decision, logged once the directory has answered (with the mapped
+  // identity) or when the relay ends before that.
+  std::unique_ptr<policy::DecisionRecord> decision;
+  bool strip_trust = true;  // inbound: P-Asserted-Identity, Privacy, ... from the partner dropped
   dns::PendingQueryPtr dns;
   Destination back;        // where requests to the requester go (its leg's destination)
   TimerPtr attempt_timer;  // no response at all from this target in time: the next one
@@ -164,10 +173,30 @@ std::string indexKey(std::string_view call_id, std::string_view tag) {
 }
 
 // The headers of `m` that pass, rendered as lines.
-std::string passedHeaders(const sip::Message& m, const HeaderRules& rules) {
+// The headers a partner asserts identity or privacy with (issue 5's trust headers).
+bool isTrustHeader(const sip::Header& h) {
+  if (h.id == sip::HeaderId::PAssertedIdentity) {
+    return true;
+  }
+  return iequals(h.name, "P-Preferred-Identity") || iequals(h.name, "Privacy") ||
+         iequals(h.name, "Remote-Party-ID");
+}
+
+enum class Trust : std::uint8_t { Rules, Strip, Keep };
+
+// The headers of `m` that pass `rules`. From a partner, trust headers are dropped (Strip) or all
+// passed as received (Keep), whatever the rules say.
+std::string passedHeaders(const sip::Message& m, const HeaderRules& rules,
+                          Trust trust = Trust::Rules) {
   std::string out;
   for (const sip::Header& h : m.headers()) {
     if (h.name.empty() || h.id == sip::HeaderId::ContentLength) {
+      continue;
+    }
+    if (trust != Trust::Rules && isTrustHeader(h)) {
+      if (trust == Trust::Keep) {
+        sip::appendHeader(out, h.name, h.value);
+      }
       continue;
     }
     if (rules.passes(h)) {
@@ -175,6 +204,15 @@ std::string passedHeaders(const sip::Message& m, const HeaderRules& rules) {
     }
   }
   return out;
+}
+
+config::Transport configTransport(transport::Transport t) {
+  switch (t) {
+    case transport::Transport::Udp: return config::Transport::Udp;
+    case transport::Transport::Tcp: return config::Transport::Tcp;
+    case transport::Transport::Tls: return config::Transport::Tls;
+  }
+  return config::Transport::Udp;
 }
 
 // The route set of a dialog from the Record-Route of the message that set it up: in order for
@@ -243,7 +281,14 @@ B2bua::B2bua(Settings settings, std::function<txn::Layer&()> layer, transport::S
       directory_(directory),
       resolver_(resolver),
       next_hops_(settings_.next_hops, settings_.health),
+      policy_(settings_.policy),
+      decision_prefix_(fmt::format("{:04x}{:04x}-{:x}-", random_.below(0x10000),
+                                   random_.below(0x10000), settings_.worker)),
       alive_(std::make_shared<B2bua*>(this)) {}
+
+void B2bua::setPolicy(std::shared_ptr<const policy::Policy> policy) {
+  policy_ = std::move(policy);
+}
 
 B2bua::~B2bua() = default;
 
@@ -317,6 +362,179 @@ void B2bua::onRequest(ServerTransactionId id, Inbound&& in) {
   handleOutOfDialog(id, std::move(in));
 }
 
+// ---- policy -----------------------------------------------------------------------------------
+
+policy::DecisionRecord B2bua::recordOf(const Inbound& in, const policy::Decision& decision,
+                                       policy::Direction direction, std::string_view country) {
+  const sip::Message& m = in.message;
+  policy::DecisionRecord r;
+  r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  r.id = decision_prefix_ + fmt::format("{:x}", ++decisions_made_);
+  r.verdict = std::string(policy::verdictName(decision.verdict));
+  r.status = decision.status;
+  r.reason = std::string(decision.reason);
+  r.rule = decision.rule;
+  r.partner = decision.partner;
+  r.direction = std::string(policy::directionName(direction));
+  r.transport = toLower(transport::transportName(in.source.transport));
+  r.src = in.source.address.toString();
+  if (in.peer && in.peer->presented) {
+    r.cert_subject = in.peer->subject;
+    for (const std::string& name : in.peer->dns_names) {
+      r.cert_sans.push_back("DNS:" + name);
+    }
+    for (const std::string& uri : in.peer->uris) {
+      r.cert_sans.push_back("URI:" + uri);
+    }
+    r.cert_fingerprint = in.peer->fingerprint_sha256;
+  }
+  r.country = std::string(country);
+  r.method = std::string(m.methodText());
+  r.call_id = std::string(m.callId());
+  r.from = m.from() != nullptr ? std::string(m.from()->uri.text) : std::string();
+  r.to = m.to() != nullptr ? std::string(m.to()->uri.text) : std::string();
+  r.ruri = std::string(m.requestUri().text);
+  return r;
+}
+
+void B2bua::emit(std::unique_ptr<policy::DecisionRecord>& record) {
+  if (record && settings_.decisions != nullptr) {
+    settings_.decisions->record(std::move(*record));
+  }
+  record.reset();
+}
+
+std::optional<bool> B2bua::federationSrvMatches(std::string_view domain, const std::string& ip) {
+  auto it = federation_srv_.find(std::string(domain));
+  if (it == federation_srv_.end() || it->second.query || clock_.now() >= it->second.expires) {
+    return std::nullopt;
+  }
+  const auto& ips = it->second.ips;
+  return std::find(ips.begin(), ips.end(), ip) != ips.end();
+}
+
+void B2bua::lookUpFederationSrv(ServerTransactionId id, Inbound&& in, const std::string& domain) {
+  // Several requests of one new domain wait for one lookup; each is decided again afterwards.
+  // How long an answer counts: a minute, whatever the records' TTLs (the resolver caches those),
+  // so a partner's re-pointed SRV takes effect soon, and a flood of one domain costs one lookup.
+  constexpr std::size_t kMaxWaiting = 64;
+  constexpr std::size_t kMaxDomains = 10000;
+  if (federation_srv_.size() >= kMaxDomains) {
+    const MonoTime now = clock_.now();
+    std::erase_if(federation_srv_, [now](const auto& kv) {
+      return !kv.second.query && kv.second.waiting.empty() && now >= kv.second.expires;
+    });
+  }
+  FederationSrv& entry = federation_srv_[domain];
+  if (entry.waiting.size() >= kMaxWaiting) {
+    reject(id, in.message, 503, "Service Unavailable", "Retry-After", "5");
+    return;
+  }
+  entry.waiting.emplace_back(id, std::move(in));
+  if (entry.query) {
+    return;
+  }
+  std::weak_ptr<B2bua*> alive = alive_;
+  auto done = [alive, domain](dns::ResolveResult result) {
+    auto self = alive.lock();
+    if (!self) {
+      return;
+    }
+    B2bua& b = **self;
+    auto it = b.federation_srv_.find(domain);
+    if (it == b.federation_srv_.end()) {
+      return;
+    }
+    FederationSrv& e = it->second;
+    e.ips.clear();
+    if (result) {
+      for (const dns::Target& t : result->targets) {
+        e.ips.push_back(t.ip);
+      }
+    }
+    e.expires = b.clock_.now() + std::chrono::seconds(60);
+    auto waiting = std::move(e.waiting);
+    e.waiting.clear();
+    e.query.reset();  // resolver handles may be destroyed inside their callback
+    for (auto& [waiting_id, waiting_in] : waiting) {
+      b.handleOutOfDialog(waiting_id, std::move(waiting_in));
+    }
+  };
+  auto query = resolver_->resolveFederation(domain, std::move(done));
+  // A synchronous answer (cached) already ran `done`; keep the handle only while it is pending.
+  auto it = federation_srv_.find(domain);
+  if (it != federation_srv_.end() && !it->second.waiting.empty()) {
+    it->second.query = std::move(query);
+  }
+}
+
+B2bua::Admission B2bua::admit(ServerTransactionId id, Inbound& in, bool inbound,
+                              std::string_view claimed_domain,
+                              std::unique_ptr<policy::DecisionRecord>& record, bool& strip_trust) {
+  if (!policy_) {
+    return Admission::Admitted;
+  }
+  const sip::Message& m = in.message;
+  const sip::Uri& ruri = m.requestUri();
+  const std::string ip = in.source.address.ip();
+  std::string country;
+  if (inbound && settings_.country) {
+    country = settings_.country(ip);
+  }
+  std::vector<std::string> cert_domains;
+  if (in.peer) {
+    cert_domains = in.peer->sipDomains();
+  }
+  const std::string target_host = toLower(ruri.host);
+  policy::Context c;
+  c.direction = inbound ? policy::Direction::Inbound : policy::Direction::Outbound;
+  c.transport = configTransport(in.source.transport);
+  const auto& bytes = in.source.address.bytes();
+  std::copy(bytes.begin(), bytes.end(), c.source.bytes.begin());
+  c.source.ipv6 = in.source.address.isV6();
+  c.source_text = ip;
+  c.certificate_verified = in.peer && in.peer->verified;
+  c.certificate_domains = cert_domains;
+  c.method = m.methodText();
+  c.claimed_domain = claimed_domain;
+  c.target_user = ruri.user;
+  c.target_host = target_host;
+  c.message_bytes = m.receivedSize();
+  c.new_dialog = isDialogCreating(m.method());
+  c.country = country;
+  c.now = clock_.now();
+  if (inbound) {
+    c.srv_matches = federationSrvMatches(claimed_domain, ip);
+  }
+  policy::Decision d = policy_->decide(c, *settings_.limiter);
+  if (d.rule == "federation.open.srv" && !c.srv_matches && resolver_ != nullptr &&
+      !claimed_domain.empty()) {
+    lookUpFederationSrv(id, std::move(in), std::string(claimed_domain));
+    return Admission::Waiting;
+  }
+  record = std::make_unique<policy::DecisionRecord>(recordOf(in, d, c.direction, country));
+  strip_trust = d.strip_trust_headers;
+  if (d.verdict == policy::Verdict::Allow) {
+    ++stats_.policy_allowed;
+    return Admission::Admitted;
+  }
+  ++(d.verdict == policy::Verdict::Throttle ? stats_.policy_throttled : stats_.policy_denied);
+  if (d.status == 0) {
+    ++stats_.policy_dropped;
+    (void)layer().discard(id);
+  } else if (d.retry_after > 0) {
+    reject(id, m, d.status, d.reason, "Retry-After", std::to_string(d.retry_after));
+  } else {
+    reject(id, m, d.status, d.reason);
+  }
+  emit(record);
+  return Admission::Refused;
+}
+
+// ---- new requests -----------------------------------------------------------------------------
+
 void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
   const sip::Message& m = in.message;
   const bool from_external = in.side == Side::External;
@@ -329,6 +547,24 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
   const bool served = std::find(settings_.served_domains.begin(), settings_.served_domains.end(),
                                 host) != settings_.served_domains.end();
   const bool to_us = served || transport::Address::parseIp(ruri.host, 0).has_value();
+  // Every new request from a partner is decided, and every request the inside sends toward a
+  // partner. The allow decision is logged once the request is mapped (or answered here).
+  struct PendingDecision {
+    B2bua& self;
+    std::unique_ptr<policy::DecisionRecord> record;
+    ~PendingDecision() { self.emit(record); }
+  } pending{*this, nullptr};
+  bool strip_trust = true;
+  if (from_external) {
+    const std::string claimed = m.from() != nullptr ? toLower(m.from()->uri.host) : std::string();
+    if (admit(id, in, true, claimed, pending.record, strip_trust) != Admission::Admitted) {
+      return;
+    }
+  } else if (!to_us) {
+    if (admit(id, in, false, host, pending.record, strip_trust) != Admission::Admitted) {
+      return;
+    }
+  }
   if (ruri.user.empty() && to_us) {
     if (m.method() == sip::Method::Options) {
       sip::ExtraHeader extra[] = {{"Allow", kAllow}, {"Accept", "application/sdp, text/plain"}};
@@ -362,6 +598,8 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
   relay->server_tag = mintTag(settings_.worker, random_);
   relay->creates_dialog = isDialogCreating(relay->request.method());
   relay->back = back;
+  relay->decision = std::move(pending.record);
+  relay->strip_trust = strip_trust;
   if (from_external) {
     ++stats_.inbound_requests;
     if (!served) {
@@ -440,6 +678,12 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     return;  // cancelled meanwhile
   }
   Relay& relay = *it->second;
+  if (relay.decision) {
+    if (a.status == identity::Status::Found) {
+      relay.decision->mapped = a.identity.str();
+    }
+    emit(relay.decision);
+  }
   auto finish = [&] { dropRelay(relay, false); };
   if (a.status == identity::Status::Unavailable) {
     ++stats_.directory_unavailable;
@@ -459,7 +703,9 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
   out.call_id = mintCallId(settings_.worker, random_);
   out.cseq = 1;
   out.contact = isDialogCreating(m.method()) || isTargetRefresh(m.method());
-  out.headers = passedHeaders(m, rulesToward(!relay.from_external));
+  out.headers = passedHeaders(
+      m, rulesToward(!relay.from_external),
+      relay.from_external ? (relay.strip_trust ? Trust::Strip : Trust::Keep) : Trust::Rules);
   out.body = std::string(m.body());
   const std::string from_tag = mintTag(settings_.worker, random_);
   std::string local_party;
@@ -487,6 +733,10 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     d->id = nextKey();
     d->kind = m.method() == sip::Method::Invite ? Dialog::Kind::Invite : Dialog::Kind::Subscription;
     d->initial_relay = relay_key;
+    d->partner_domain = relay.from_external
+                            ? (m.from() != nullptr ? toLower(m.from()->uri.host) : std::string())
+                            : relay.partner_domain;
+    d->strip_trust = relay.strip_trust;
     Leg& server_leg = d->leg(relay.from_external);
     Leg& client_leg = d->leg(!relay.from_external);
     server_leg.external = relay.from_external;
@@ -690,6 +940,7 @@ void B2bua::tryNextTarget(Relay& relay) {
 }
 
 void B2bua::dropRelay(Relay& relay, bool end_dialog) {
+  emit(relay.decision);  // ended before the directory answered (CANCEL)
   if (end_dialog && relay.dialog != 0) {
     endDialog(relay.dialog);
   }
@@ -729,6 +980,26 @@ B2bua::Dialog* B2bua::findDialog(std::string_view call_id, std::string_view loca
 void B2bua::handleInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog,
                            bool from_external) {
   const sip::Message& m = in.message;
+  // No partner may act in another partner's dialog: over TLS the certificate must cover the
+  // domain of the partner the dialog was set up with (issue 5, "no spoofing one partner through
+  // another's connection"). A refusal is a policy decision like any other.
+  if (from_external && policy_ && in.peer && !dialog.partner_domain.empty() &&
+      !in.peer->covers(dialog.partner_domain)) {
+    policy::Decision d;
+    d.verdict = policy::Verdict::Deny;
+    d.status = 403;
+    d.reason = "Forbidden";
+    d.rule = "dialog.identity";
+    if (const config::Partner* p = policy_->partnerFor(dialog.partner_domain)) {
+      d.partner = p->name;
+    }
+    ++stats_.policy_denied;
+    reject(id, m, d.status, d.reason);
+    auto record =
+        std::make_unique<policy::DecisionRecord>(recordOf(in, d, policy::Direction::Inbound, {}));
+    emit(record);
+    return;
+  }
   Leg& leg = dialog.leg(from_external);
   const std::uint32_t cseq = m.cseq() ? m.cseq()->number : 0;
   if (leg.remote_cseq != 0 && cseq < leg.remote_cseq) {
@@ -839,7 +1110,9 @@ void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, 
   }
   out.contact = isTargetRefresh(request.method());
   out.routes = other.route_set;
-  out.headers = passedHeaders(request, rulesToward(!from_external));
+  out.headers = passedHeaders(
+      request, rulesToward(!from_external),
+      from_external ? (dialog.strip_trust ? Trust::Strip : Trust::Keep) : Trust::Rules);
   if (request.method() == sip::Method::Prack) {
     if (const sip::Header* rack = request.find(sip::HeaderId::RAck)) {
       // RAck: response-num CSeq-num Method (RFC 3262 7.2): the CSeq is the other leg's INVITE.

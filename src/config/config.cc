@@ -26,6 +26,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iterator>
 #include <optional>
@@ -59,6 +61,21 @@ std::string_view toString(Transport transport) {
     case Transport::Tls: return "tls";
   }
   return "?";
+}
+
+void SourceMap::add(std::string_view file, std::string_view path, Position at) {
+  std::string key(file);
+  key += '\n';
+  key += path;
+  positions_.insert_or_assign(std::move(key), at);
+}
+
+SourceMap::Position SourceMap::find(std::string_view file, std::string_view path) const {
+  std::string key(file);
+  key += '\n';
+  key += path;
+  const auto it = positions_.find(key);
+  return it == positions_.end() ? Position{} : it->second;
 }
 
 const TlsProfile* Config::findTlsProfile(std::string_view name) const {
@@ -131,8 +148,9 @@ std::string joinPath(const std::string& dir, const std::string& file) {
 }
 
 constexpr std::string_view kRootKeys[] = {
-    "include",    "server",   "listeners", "tls",       "limits",          "txn",   "dns",
-    "federation", "partners", "directory", "next_hops", "next_hop_health", "b2bua", "admin"};
+    "include", "server",     "listeners", "tls",          "limits",    "txn",
+    "dns",     "federation", "partners",  "directory",    "next_hops", "next_hop_health",
+    "b2bua",   "admin",      "geoip",     "decision_log", "logging"};
 
 bool isRootKey(std::string_view key) {
   return std::find(std::begin(kRootKeys), std::end(kRootKeys), key) != std::end(kRootKeys);
@@ -467,6 +485,32 @@ class Reader {
     return true;
   }
 
+  // A list of strings at t[key]: `each(node, item_path, text)` reads one element and returns
+  // false after reporting an error. `non_empty`: an empty list is an error (an empty allow list
+  // would read as "nothing" but mean "anything": leaving the key out says that).
+  template <class Each>
+  void strings(const toml::table& t, std::string_view key, const std::string& path,
+               std::string_view what, bool non_empty, Each each) {
+    const toml::array* list = array(t, key, path);
+    if (list == nullptr) {
+      return;
+    }
+    if (non_empty && list->empty()) {
+      failAt(*list, join(path, key),
+             "expected at least one " + std::string(what) + " (leave " + std::string(key) +
+                 " out to allow any)");
+      return;
+    }
+    for (std::size_t i = 0; i < list->size() && ok(); ++i) {
+      const std::string item_path = indexed(join(path, key), i);
+      const toml::node& node = *list->get(i);
+      const std::string* s = stringOf(node, item_path, "a " + std::string(what));
+      if (s == nullptr || !each(node, item_path, *s)) {
+        return;
+      }
+    }
+  }
+
   // A list of domain names; the first bad one is the error.
   void domains(const toml::table& t, std::string_view key, const std::string& path,
                std::vector<std::string>& out) {
@@ -512,9 +556,28 @@ constexpr std::string_view kLimitsKeys[] = {
 constexpr std::string_view kTxnKeys[] = {"t1", "t2", "t4", "timer_c", "timer_d"};
 constexpr std::string_view kDnsKeys[] = {"servers",      "timeout", "tries", "cache_entries",
                                          "negative_ttl", "max_ttl", "ipv6",  "prefer_ipv6"};
-constexpr std::string_view kFederationKeys[] = {"mode", "blocked_domains"};
+constexpr std::string_view kFederationKeys[] = {"mode", "blocked_domains", "unknown_action",
+                                                "unknown_status", "default"};
 constexpr std::string_view kIncludedFederationKeys[] = {"blocked_domains"};
-constexpr std::string_view kPartnerKeys[] = {"name", "domains", "address", "transport"};
+// PartnerPolicy: [federation.default], and flat in [[partners]] (kPartnerKeys repeats them).
+constexpr std::string_view kPolicyKeys[] = {
+    "direction",   "methods",           "internal_targets", "require_mutual_tls",
+    "networks",    "deny_networks",     "countries",        "deny_countries",
+    "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
+    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after"};
+constexpr std::string_view kPartnerKeys[] = {
+    "name",        "domains",           "address",          "transport",
+    "direction",   "methods",           "internal_targets", "require_mutual_tls",
+    "networks",    "deny_networks",     "countries",        "deny_countries",
+    "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
+    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after"};
+constexpr std::string_view kRateLimitsKeys[] = {"requests", "dialogs", "source_requests",
+                                                "source_dialogs"};
+constexpr std::string_view kRateKeys[] = {"per_second", "burst"};
+constexpr std::string_view kGeoIpKeys[] = {"database"};
+constexpr std::string_view kDecisionLogKeys[] = {"path", "max_file_bytes", "keep_files",
+                                                 "flush_interval", "queue_records"};
+constexpr std::string_view kLoggingKeys[] = {"level", "format", "file"};
 constexpr std::string_view kDirectoryKeys[] = {
     "backend", "static", "ldap", "cache", "not_found_status", "unavailable_retry_after"};
 constexpr std::string_view kStaticKeys[] = {"users", "rules"};
@@ -863,6 +926,261 @@ class Builder {
         f.blocked_domains.push_back(std::move(d));
       }
     }
+    denyAction(r, *t, "unknown_action", "federation", f.unknown_action);
+    r.count(*t, "unknown_status", "federation", f.unknown_status, 400, 699);
+    const toml::table* d = r.ok() ? r.table(*t, "default", "federation") : nullptr;
+    if (d != nullptr && r.checkKeys(*d, "federation.default", kPolicyKeys)) {
+      policy(r, *d, "federation.default", f.default_policy);
+    }
+  }
+
+  static void denyAction(Reader& r, const toml::table& t, std::string_view key,
+                         const std::string& path, DenyAction& out) {
+    r.choice(t, key, path, out, {{"respond", DenyAction::Respond}, {"drop", DenyAction::Drop}});
+  }
+
+  // The PartnerPolicy keys of a [[partners]] entry or of [federation.default].
+  void policy(Reader& r, const toml::table& t, const std::string& path, PartnerPolicy& p) {
+    r.choice(t, "direction", path, p.direction,
+             {{"inbound", PartnerDirection::Inbound},
+              {"outbound", PartnerDirection::Outbound},
+              {"both", PartnerDirection::Both}});
+    r.strings(t, "methods", path, "SIP method", true,
+              [&](const toml::node& node, const std::string& item, const std::string& s) {
+                return method(r, node, item, s, p.methods);
+              });
+    r.strings(t, "internal_targets", path, R"(target like "jerry@example.com" or "*@example.com")",
+              true, [&](const toml::node& node, const std::string& item, const std::string& s) {
+                return internalTarget(r, node, item, s, p.internal_targets);
+              });
+    r.boolean(t, "require_mutual_tls", path, p.require_mutual_tls);
+    for (auto [key, list] :
+         {std::pair<std::string_view, std::vector<Cidr>*>{"networks", &p.networks},
+          {"deny_networks", &p.deny_networks}}) {
+      std::vector<Cidr>* out = list;  // (lambdas capture no structured bindings before clang 16)
+      r.strings(t, key, path, "network", key == "networks",
+                [&](const toml::node& node, const std::string& item, const std::string& s) {
+                  auto cidr = parseCidr(s);
+                  if (!cidr) {
+                    r.failAt(node, item, cidr.error().message);
+                    return false;
+                  }
+                  out->push_back(*cidr);
+                  return true;
+                });
+    }
+    for (auto [name, list] :
+         {std::pair<std::string_view, std::vector<std::string>*>{"countries", &p.countries},
+          {"deny_countries", &p.deny_countries}}) {
+      const std::string_view key = name;
+      std::vector<std::string>* out = list;
+      const toml::node* node = t.get(key);
+      if (node != nullptr && r.ok() && config_.geoip.database.empty()) {
+        r.failAt(*node, join(path, key),
+                 "country rules need [geoip] database (the MaxMind DB that maps addresses to "
+                 "countries)");
+        return;
+      }
+      r.strings(t, key, path, "country code", key == "countries",
+                [&](const toml::node& n, const std::string& item, const std::string& s) {
+                  auto code = parseCountryCode(s);
+                  if (!code) {
+                    r.failAt(n, item, code.error().message);
+                    return false;
+                  }
+                  const auto seen = std::find(out->begin(), out->end(), *code);
+                  if (seen != out->end()) {
+                    r.failAt(n, item,
+                             "duplicate country \"" + *code + "\" (also " +
+                                 indexed(join(path, key), seen - out->begin()) + ")");
+                    return false;
+                  }
+                  out->push_back(*code);
+                  return true;
+                });
+    }
+    if (r.ok()) {
+      rateLimits(r, t, path, p.rate_limits);
+    }
+    if (const toml::node* max = r.ok() ? t.get("max_message_bytes") : nullptr) {
+      r.size(t, "max_message_bytes", path, p.max_message_bytes, 1024, 16 * kMiB);
+      if (r.ok() && p.max_message_bytes > config_.limits.max_message_bytes) {
+        r.failAt(*max, join(path, "max_message_bytes"),
+                 std::to_string(p.max_message_bytes) + " is above [limits] max_message_bytes (" +
+                     std::to_string(config_.limits.max_message_bytes) +
+                     "): a partner's limit can only be lower");
+      }
+    }
+    r.choice(t, "trust_headers", path, p.trust_headers,
+             {{"strip", TrustHeaders::Strip}, {"keep", TrustHeaders::Keep}});
+    denyAction(r, t, "deny_action", path, p.deny_action);
+    r.count(t, "deny_status", path, p.deny_status, 400, 699);
+    denyAction(r, t, "throttle_action", path, p.throttle_action);
+    r.count(t, "throttle_status", path, p.throttle_status, 400, 699);
+    if (r.duration(t, "throttle_retry_after", path, p.throttle_retry_after, Duration{0}) &&
+        r.ok() && p.throttle_retry_after.count() % 1000 != 0) {
+      r.failAt(*t.get("throttle_retry_after"), join(path, "throttle_retry_after"),
+               "expected a whole number of seconds (Retry-After), got " +
+                   std::to_string(p.throttle_retry_after.count()) + "ms");
+    }
+  }
+
+  // A SIP method token (RFC 3261 25.1), stored upper case; extension methods are allowed.
+  static bool method(Reader& r, const toml::node& node, const std::string& path,
+                     const std::string& s, std::vector<std::string>& out) {
+    const bool token = !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+             std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
+    });
+    if (!token) {
+      r.failAt(node, path, "expected a SIP method like \"INVITE\", got \"" + s + "\"");
+      return false;
+    }
+    std::string upper;
+    for (char c : s) {
+      upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    const auto seen = std::find(out.begin(), out.end(), upper);
+    if (seen != out.end()) {
+      const std::string list = path.substr(0, path.rfind('['));
+      r.failAt(
+          node, path,
+          "duplicate method \"" + upper + "\" (also " + indexed(list, seen - out.begin()) + ")");
+      return false;
+    }
+    out.push_back(std::move(upper));
+    return true;
+  }
+
+  // "user@domain" or "*@domain", the domain one of server.domains.
+  bool internalTarget(Reader& r, const toml::node& node, const std::string& path,
+                      const std::string& s, std::vector<std::string>& out) {
+    const std::size_t at = s.rfind('@');
+    const std::string user = at == std::string::npos ? "" : s.substr(0, at);
+    if (user.empty() || user.find_first_of("{}<>\" ;,:@*") != std::string::npos) {
+      if (user != "*") {
+        r.failAt(
+            node, path,
+            R"(expected a target like "jerry@example.com" or "*@example.com", got ")" + s + "\"");
+        return false;
+      }
+    }
+    auto host = parseDomainName(std::string_view(s).substr(at + 1));
+    if (!host) {
+      r.failAt(node, path, "bad domain in \"" + s + "\": " + host.error().message);
+      return false;
+    }
+    const auto& served = config_.server.domains;
+    if (std::find(served.begin(), served.end(), *host) == served.end()) {
+      r.failAt(node, path,
+               "\"" + *host + "\" is not a served domain (server.domains): \"" + s +
+                   "\" could never match");
+      return false;
+    }
+    std::string target = user + "@" + *host;
+    const auto seen = std::find(out.begin(), out.end(), target);
+    if (seen != out.end()) {
+      const std::string list = path.substr(0, path.rfind('['));
+      r.failAt(
+          node, path,
+          "duplicate target \"" + target + "\" (also " + indexed(list, seen - out.begin()) + ")");
+      return false;
+    }
+    out.push_back(std::move(target));
+    return true;
+  }
+
+  // [partners.rate_limits] / [federation.default.rate_limits]: inline tables
+  // { per_second = N, burst = M }.
+  static void rateLimits(Reader& r, const toml::table& parent, const std::string& parent_path,
+                         RateLimitsConfig& out) {
+    const std::string path = join(parent_path, "rate_limits");
+    const toml::table* t = r.table(parent, "rate_limits", parent_path);
+    if (t == nullptr || !r.checkKeys(*t, path, kRateLimitsKeys)) {
+      return;
+    }
+    for (auto [key, rate] :
+         {std::pair<std::string_view, RateLimitConfig*>{"requests", &out.requests},
+          {"dialogs", &out.dialogs},
+          {"source_requests", &out.source_requests},
+          {"source_dialogs", &out.source_dialogs}}) {
+      const toml::node* node = r.ok() ? t->get(key) : nullptr;
+      if (node == nullptr) {
+        continue;
+      }
+      const std::string item = join(path, key);
+      if (!node->is_table()) {
+        r.failAt(*node, item,
+                 "expected a rate like { per_second = 50, burst = 100 }, got " + typeName(*node));
+        return;
+      }
+      const toml::table& rt = *node->as_table();
+      if (!r.checkKeys(rt, item, kRateKeys) ||
+          !r.require(rt, "per_second", item, "a number of requests per second above 0")) {
+        return;
+      }
+      const toml::node& ps = *rt.get("per_second");
+      std::optional<double> v;
+      if (const auto* i = ps.as_integer()) {
+        v = static_cast<double>(i->get());
+      } else if (const auto* f = ps.as_floating_point()) {
+        v = f->get();
+      }
+      if (!v || !(*v > 0) || *v > 1e9) {
+        std::string got = typeName(ps);
+        if (v) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "%g", *v);
+          got = buf;
+        }
+        r.failAt(ps, join(item, "per_second"),
+                 "expected a number of requests per second above 0 (at most 1e9), got " + got);
+        return;
+      }
+      rate->per_second = *v;
+      rate->burst = static_cast<std::uint32_t>(std::max(1.0, std::ceil(*v)));
+      r.count(rt, "burst", item, rate->burst, 1, 1000000000);
+    }
+  }
+
+  void geoip(Reader& r, const toml::table& root) {
+    const toml::table* t = r.table(root, "geoip", "");
+    if (t == nullptr || !r.checkKeys(*t, "geoip", kGeoIpKeys) ||
+        !r.require(*t, "database", "geoip",
+                   R"(the MaxMind DB file like "GeoLite2-Country.mmdb")")) {
+      return;
+    }
+    r.filePath(*t, "database", "geoip", config_.geoip.database);
+  }
+
+  void decisionLog(Reader& r, const toml::table& root) {
+    const std::string p = "decision_log";
+    const toml::table* t = r.table(root, "decision_log", "");
+    if (t == nullptr || !r.checkKeys(*t, p, kDecisionLogKeys)) {
+      return;
+    }
+    DecisionLogConfig& d = config_.decision_log;
+    r.filePath(*t, "path", p, d.path);
+    r.size(*t, "max_file_bytes", p, d.max_file_bytes, 4096, 1ULL << 40);
+    r.count(*t, "keep_files", p, d.keep_files, 0, 1000);
+    r.duration(*t, "flush_interval", p, d.flush_interval, Duration{10}, Duration{60 * 1000});
+    r.count(*t, "queue_records", p, d.queue_records, 1, 100000000);
+  }
+
+  void logging(Reader& r, const toml::table& root) {
+    const std::string p = "logging";
+    const toml::table* t = r.table(root, "logging", "");
+    if (t == nullptr || !r.checkKeys(*t, p, kLoggingKeys)) {
+      return;
+    }
+    LoggingConfig& l = config_.logging;
+    r.choice(*t, "level", p, l.level,
+             {{"error", LogLevel::Error},
+              {"warning", LogLevel::Warning},
+              {"info", LogLevel::Info},
+              {"debug", LogLevel::Debug}});
+    r.choice(*t, "format", p, l.format, {{"text", LogFormat::Text}, {"json", LogFormat::Json}});
+    r.filePath(*t, "file", p, l.file);
   }
 
   void partners(Reader& r, const toml::table& root) {
@@ -885,6 +1203,7 @@ class Builder {
       }
       Partner p;
       p.source = r.file();
+      p.path = path;
       r.string(t, "name", path, p.name);
       if (r.ok() && p.name.empty()) {
         r.failAt(*t.get("name"), join(path, "name"), "expected a partner name, got \"\"");
@@ -906,6 +1225,10 @@ class Builder {
       }
       if (p.domains.empty()) {
         r.failAt(*t.get("domains"), join(path, "domains"), "expected at least one domain");
+        return;
+      }
+      policy(r, t, path, p.policy);
+      if (!r.ok()) {
         return;
       }
       for (const Partner& other : config_.partners) {
@@ -1297,6 +1620,15 @@ class Builder {
       if (r.ok()) {
         admin(r, root);
       }
+      if (r.ok()) {
+        geoip(r, root);
+      }
+      if (r.ok()) {
+        decisionLog(r, root);
+      }
+      if (r.ok()) {
+        logging(r, root);
+      }
     }
     if (r.ok()) {
       federation(r, root, main);
@@ -1309,6 +1641,24 @@ class Builder {
  private:
   Config& config_;
 };
+
+// Records where every node of a document was written (Config::sources), with the paths errors
+// use: "a.b", "a[0].b".
+void recordPositions(const toml::node& node, const std::string& path, const std::string& file,
+                     SourceMap& out) {
+  if (!path.empty()) {
+    out.add(file, path, {node.source().begin.line, node.source().begin.column});
+  }
+  if (const toml::table* t = node.as_table()) {
+    for (auto&& [key, value] : *t) {
+      recordPositions(value, join(path, key.str()), file, out);
+    }
+  } else if (const toml::array* a = node.as_array()) {
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      recordPositions(*a->get(i), indexed(path, i), file, out);
+    }
+  }
+}
 
 // Parses TOML text; the syntax error, positioned, on failure.
 Result<toml::table, ConfigError> parseToml(std::string_view text, const std::string& file) {
@@ -1344,6 +1694,12 @@ std::optional<ConfigError> detail::readDocument(std::string_view text,
   }
   Reader r(source_name, dir);
   Builder(config).document(r, *root, kind == DocumentKind::Main, includes);
+  if (r.ok()) {
+    if (kind == DocumentKind::Main) {
+      config.sources.setMainFile(source_name);
+    }
+    recordPositions(*root, "", source_name, config.sources);
+  }
   return std::move(r.error());
 }
 

@@ -35,7 +35,7 @@ std::string_view defaultReason(int status) {
     case 420: return "Bad Extension";
     case 421: return "Extension Required";
     case 423: return "Interval Too Brief";
-    case 429: return "Too Many Requests";
+    case 429: return "Provide Referrer Identity";  // RFC 3892 (not HTTP's "Too Many Requests")
     case 480: return "Temporarily Unavailable";
     case 481: return "Call/Transaction Does Not Exist";
     case 482: return "Loop Detected";

@@ -20,4 +20,20 @@ struct X509Deleter {
 };
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 
+struct StoreDeleter {
+  void operator()(X509_STORE* store) const { X509_STORE_free(store); }
+};
+using StorePtr = std::unique_ptr<X509_STORE, StoreDeleter>;
+
+struct StoreCtxDeleter {
+  void operator()(X509_STORE_CTX* ctx) const { X509_STORE_CTX_free(ctx); }
+};
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, StoreCtxDeleter>;
+
+// Frees the stack only, not the certificates in it.
+struct StackDeleter {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
+};
+using StackPtr = std::unique_ptr<STACK_OF(X509), StackDeleter>;
+
 }  // namespace sipedge::transport

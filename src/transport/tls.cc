@@ -34,11 +34,6 @@ struct PkeyDeleter {
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
-struct StoreDeleter {
-  void operator()(X509_STORE* store) const { X509_STORE_free(store); }
-};
-using StorePtr = std::unique_ptr<X509_STORE, StoreDeleter>;
-
 // An error with OpenSSL's queue (if anything is on it) appended to the reason.
 TlsError tlsError(std::string stage, std::string reason) {
   const std::string queue = drainOpensslErrors();

@@ -453,6 +453,21 @@ Result<void, LayerError> Layer::respond(ServerTransactionId id, sip::Message res
   return respondWith(*t, response.statusCode(), response.serialize(), tag);
 }
 
+Result<void, LayerError> Layer::discard(ServerTransactionId id) {
+  Entry entry(*this, EntryKind::Api);
+  Transaction* t = find(id.value);
+  if (t == nullptr || t->isClient() || t->internal()) {
+    return fail(LayerError{LayerError::Kind::UnknownTransaction, {}});
+  }
+  if (t->state.last_response != 0) {
+    return fail(
+        LayerError{LayerError::Kind::NotAccepted,
+                   "discard after a response (" + std::to_string(t->state.last_response) + ")"});
+  }
+  remove(*t);
+  return {};
+}
+
 Result<void, LayerError> Layer::respondWith(Transaction& t, int status, std::string bytes,
                                             std::string_view to_tag) {
   const Step s = step(t.state, TuResponse{status}, settings_.timers);

@@ -232,6 +232,29 @@ TEST(ExampleConfig, LoadsWithTheDocumentedValues) {
   EXPECT_EQ(c->dns, DnsConfig{});
   EXPECT_EQ(c->directory.cache, DirectoryCacheConfig{});
   EXPECT_EQ(c->b2bua, B2buaConfig{});
+  // Issue 5's policy: the demo's partner may come over UDP from loopback, to any acme.example
+  // user; the rest is commented out, so default.
+  const PartnerPolicy& p = c->partners[0].policy;
+  EXPECT_FALSE(p.require_mutual_tls);
+  EXPECT_EQ(p.networks.size(), 2u);
+  EXPECT_EQ(p.internal_targets, std::vector<std::string>{"*@acme.example"});
+  EXPECT_EQ(p.methods.size(), 12u);
+  EXPECT_EQ(p.rate_limits.requests, (RateLimitConfig{50, 100}));
+  PartnerPolicy rest = p;
+  rest.require_mutual_tls = true;
+  rest.networks.clear();
+  rest.internal_targets.clear();
+  rest.methods.clear();
+  rest.rate_limits = {};
+  EXPECT_EQ(rest, PartnerPolicy{});
+  EXPECT_EQ(c->federation.unknown_action, DenyAction::Respond);
+  EXPECT_EQ(c->federation.default_policy, PartnerPolicy{});
+  EXPECT_EQ(c->geoip, GeoIpConfig{});
+  EXPECT_EQ(c->decision_log.path, std::string(SIPEDGE_SOURCE_DIR) + "/var/decisions.log");
+  DecisionLogConfig log = c->decision_log;
+  log.path.clear();
+  EXPECT_EQ(log, DecisionLogConfig{});
+  EXPECT_EQ(c->logging, LoggingConfig{});
 }
 
 }  // namespace

@@ -206,7 +206,9 @@ domains = ["partner.com", "sip.partner.com"]
                                      "/etc/sipedge/sipedge.toml",
                                      false,
                                      {},
-                                     Transport::Tls}));
+                                     Transport::Tls,
+                                     {},
+                                     "partners[0]"}));
 }
 
 TEST(Config, RelativeSourceNameKeepsRelativePaths) {
@@ -259,8 +261,8 @@ adress = "0.0.0.0:5060"
             R"(t.toml:10:1: listeners[1].adress: unknown key (did you mean "address"?))");
   EXPECT_EQ(errorOf(withMinimal("[limits]\n  idle_timout = \"1s\"\n")),
             R"(t.toml:8:3: limits.idle_timout: unknown key (did you mean "idle_timeout"?))");
-  EXPECT_EQ(errorOf(withMinimal("[logging]\nlevel = \"info\"\n")),
-            "t.toml:7:2: logging: unknown key");
+  EXPECT_EQ(errorOf(withMinimal("[metrics]\nlevel = \"info\"\n")),
+            "t.toml:7:2: metrics: unknown key");
   // The first unknown key in file order, not in the table's (sorted) order.
   EXPECT_EQ(errorOf(withMinimal("[dns]\nzzz = 1\naaa = 2\n")), "t.toml:8:1: dns.zzz: unknown key");
 }

@@ -104,6 +104,9 @@ name = "partner"
 domains = ["partner.test"]
 address = "$PARTNER_IP:$partner_port"
 transport = "udp"
+# Plain UDP from loopback (no certificate to identify it by): the source network does.
+require_mutual_tls = false
+networks = ["127.0.0.0/8"]
 
 [admin]
 listen = "127.0.0.1:$admin_port"

@@ -53,6 +53,12 @@ side = "internal"
 [directory.static]
 rules = [{ external = "{user}@acme.test", internal = "{user}@nyc.acme.test" }]
 
+[[partners]]
+name = "partner"
+domains = ["partner.test"]
+require_mutual_tls = false
+networks = ["127.0.0.0/8"]
+
 [[next_hops]]
 name = "first"
 address = "127.0.0.3:$uas1_port"

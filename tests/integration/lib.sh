@@ -192,6 +192,7 @@ start_stunnel_client() {  # start_stunnel_client ACCEPT_PORT CONNECT_HOST:PORT [
   # CERT KEY: present a client certificate (mutual TLS) ("" "" = none).
   # VERIFY_NAME: the name (checkHost + SNI) or IP address (checkIP) the server's certificate
   #              must carry; needs CA.
+  # STUNNEL_LOCAL (environment): the source address of the TLS connection (e.g. 127.0.0.200).
   local accept=$1 connect=$2 ca=${3:-} cert=${4:-} key=${5:-} name=${6:-} conf
   it_next stunnel-client
   conf=$IT_NEXT.conf
@@ -199,6 +200,7 @@ start_stunnel_client() {  # start_stunnel_client ACCEPT_PORT CONNECT_HOST:PORT [
     _stunnel_global
     printf '[sip-tls-client]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = %s\n' "$accept" "$connect"
     printf 'sslVersionMin = TLSv1.2\nsocket = l:TCP_NODELAY=1\nsocket = r:TCP_NODELAY=1\n'
+    [ -n "${STUNNEL_LOCAL:-}" ] && printf 'local = %s\n' "$STUNNEL_LOCAL"
     if [ -n "$ca" ]; then
       printf 'CAfile = %s\nverifyChain = yes\n' "$ca"
     else
@@ -234,6 +236,24 @@ start_stunnel_server() {  # start_stunnel_server ACCEPT_PORT CONNECT_PORT CERT K
     fi
   } >"$conf"
   _stunnel_start "$conf" "$accept"
+}
+
+# ---- dnsmasq ------------------------------------------------------------------------------------
+
+start_dnsmasq() {  # start_dnsmasq PORT < RECORDS: dnsmasq on 127.0.0.1:PORT serving RECORDS
+  # RECORDS (standard input): dnsmasq.conf lines (srv-host=, host-record=, naptr-record=, ...).
+  # Answers only for what RECORDS name under *.example (local=/example/: nothing is forwarded);
+  # queries are logged to $IT_TMP/dnsmasq.log. Returns 1 when it does not start.
+  local port=$1
+  {
+    printf 'no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n'
+    printf 'port=%s\npid-file=\nuser=%s\ngroup=%s\n' "$port" "$(id -un)" "$(id -gn)"
+    printf 'log-queries\nlog-facility=%s\nlocal=/example/\n' "$IT_TMP/dnsmasq.log"
+    cat
+  } >"$IT_TMP/dnsmasq.conf"
+  dnsmasq --keep-in-foreground --conf-file="$IT_TMP/dnsmasq.conf" >"$IT_TMP/dnsmasq.out" 2>&1 &
+  it_track $!
+  wait_for_port "$port" udp 10
 }
 
 # ---- SIPp ---------------------------------------------------------------------------------------

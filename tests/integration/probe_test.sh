@@ -38,19 +38,7 @@ dead_port=$(free_port)  # nobody listens there
 
 # ---- DNS: dnsmasq on loopback with the records RFC 3263 walks ----------------------------------
 dns_port=$(free_port)
-cat >"$IT_TMP/dnsmasq.conf" <<CONF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=127.0.0.1
-port=$dns_port
-pid-file=
-user=$(id -un)
-group=$(id -gn)
-log-queries
-log-facility=$IT_TMP/dnsmasq.log
-local=/example/
+start_dnsmasq "$dns_port" <<CONF
 # acme.example: NAPTR prefers TLS; two SRV targets, the first (priority 10) dead, then the edge.
 naptr-record=acme.example,10,50,"s","SIPS+D2T","",_sips._tcp.acme.example
 naptr-record=acme.example,20,50,"s","SIP+D2U","",_sip._udp.acme.example
@@ -67,10 +55,7 @@ host-record=edge.plain.example,127.0.0.1
 srv-host=_sips._tcp.other.example,edge.other.example,$wrong_tls,10,100
 host-record=edge.other.example,127.0.0.1
 CONF
-dnsmasq --keep-in-foreground --conf-file="$IT_TMP/dnsmasq.conf" >"$IT_TMP/dnsmasq.out" 2>&1 &
-dns_pid=$!
-it_track "$dns_pid"
-wait_for_port "$dns_port" udp 10 || { echo "FAIL: dnsmasq"; cat "$IT_TMP/dnsmasq.out"; exit 1; }
+[ $? -eq 0 ] || { echo "dnsmasq did not start" >&2; exit 1; }
 
 probe() {  # probe NAME ARGS...: runs sipedge probe (bounded), output in $IT_TMP/NAME.{out,err}
   local name=$1

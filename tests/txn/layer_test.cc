@@ -621,6 +621,26 @@ TEST_F(LayerTest, NonInviteServerResendsItsResponseUntilTimerJ) {
   EXPECT_EQ(layer->transactionCount(), 1u);  // the UDP one
 }
 
+// Policy drops a flood without an answer: the transaction goes at once, nothing is ever sent (no
+// 100 Trying for an INVITE), and a retransmission reaches the user again as a new request.
+TEST_F(LayerTest, DiscardedServerTransactionsSendNothingAndAreForgotten) {
+  inject(wireRequest("INVITE"));
+  EXPECT_EQ(user.take(), Events{"request INVITE"});
+  ASSERT_TRUE(layer->discard(lastServerId()));
+  EXPECT_EQ(layer->transactionCount(), 0u);
+  clock.advance(1s);
+  EXPECT_EQ(sender.pending(), 0u);
+  inject(wireRequest("INVITE"));  // the retransmission: decided again
+  EXPECT_EQ(user.take(), Events{"request INVITE"});
+  const ServerTransactionId again = lastServerId();
+
+  EXPECT_EQ(layer->discard(ServerTransactionId{again.value + 1000}).error().kind,
+            Kind::UnknownTransaction);
+  answer(again, lastRequest(), 403);
+  EXPECT_EQ(layer->discard(again).error().kind, Kind::NotAccepted);  // after a response
+  EXPECT_EQ(layer->transactionCount(), 1u);
+}
+
 // RFC 3261 18.2.2 (with RFC 3581).
 TEST_F(LayerTest, ResponsesGoWhere18_2_2Says) {
   struct Case {

@@ -32,6 +32,8 @@
 #include "sipedge/base/time.h"
 #include "sipedge/dns/resolver.h"
 #include "sipedge/identity/directory.h"
+#include "sipedge/policy/decision_record.h"
+#include "sipedge/policy/policy.h"
 #include "sipedge/transport/sender.h"
 #include "sipedge/txn/layer.h"
 
@@ -59,6 +61,14 @@ struct Settings {
   Duration response_timeout{2000};
   std::vector<PartnerRoute> partner_routes;
   bool tls_to_partners = true;  // DNS targets: only TLS ones are used
+  // Federation policy (issue 5). Without a policy every request is admitted (unit tests); with
+  // one, every new request from a partner and every new request toward a partner is decided,
+  // and the decision goes to `decisions` (when set). `limiter` is shared by the workers (needed
+  // with a policy); `country` maps a source IP to its ISO code (GeoIP; empty: none).
+  std::shared_ptr<const policy::Policy> policy;
+  policy::RateLimiter* limiter = nullptr;
+  policy::DecisionSink* decisions = nullptr;
+  std::function<std::string(std::string_view ip)> country;
 };
 
 struct Stats {
@@ -73,6 +83,10 @@ struct Stats {
   std::uint64_t directory_unavailable = 0;
   std::uint64_t session_expired = 0;   // calls ended because no refresh came (RFC 4028)
   std::uint64_t lifetime_expired = 0;  // dialogs ended by max_dialog_lifetime
+  std::uint64_t policy_allowed = 0;    // policy decisions by verdict
+  std::uint64_t policy_denied = 0;
+  std::uint64_t policy_throttled = 0;
+  std::uint64_t policy_dropped = 0;  // denied or throttled without an answer
 };
 
 class B2bua final : public txn::TransactionUser {
@@ -98,6 +112,10 @@ class B2bua final : public txn::TransactionUser {
   void onTimerC(txn::ClientTransactionId id) override;
   void onServerFailure(txn::ServerTransactionId id, txn::ServerFailure failure) override;
 
+  // A new policy snapshot (a reload), on the worker's thread: new requests are decided by it;
+  // dialogs already set up go on.
+  void setPolicy(std::shared_ptr<const policy::Policy> policy);
+
   Stats stats() const;
   const NextHopSet& nextHops() const { return next_hops_; }
 
@@ -107,6 +125,25 @@ class B2bua final : public txn::TransactionUser {
  private:
   struct Leg;
   struct Lookup;
+
+  // policy
+  // Decides a new request from a partner (inbound) or toward one (outbound). Allowed: true, and
+  // `record` holds the decision to log once the request is mapped. Otherwise the request is
+  // answered (or dropped) and the decision logged; false.
+  // Waiting: open federation needs the claimed domain's _sipfederationtls._tcp SRV first; the
+  // request is parked and decided again when DNS has answered.
+  enum class Admission : std::uint8_t { Admitted, Refused, Waiting };
+  Admission admit(txn::ServerTransactionId id, transport::Inbound& in, bool inbound,
+                  std::string_view claimed_domain, std::unique_ptr<policy::DecisionRecord>& record,
+                  bool& strip_trust);
+  // The addresses a domain's _sipfederationtls._tcp SRV targets resolve to (open federation),
+  // cached per worker: nullopt until looked up.
+  std::optional<bool> federationSrvMatches(std::string_view domain, const std::string& ip);
+  void lookUpFederationSrv(txn::ServerTransactionId id, transport::Inbound&& in,
+                           const std::string& domain);
+  policy::DecisionRecord recordOf(const transport::Inbound& in, const policy::Decision& decision,
+                                  policy::Direction direction, std::string_view country);
+  void emit(std::unique_ptr<policy::DecisionRecord>& record);
 
   // new requests
   void handleOutOfDialog(txn::ServerTransactionId id, transport::Inbound&& in);
@@ -181,6 +218,16 @@ class B2bua final : public txn::TransactionUser {
   std::vector<std::unique_ptr<Dialog>> graveyard_;  // ended dialogs, freed after the dispatch
   TimerPtr sweep_timer_;
   Stats stats_;
+  std::shared_ptr<const policy::Policy> policy_;
+  struct FederationSrv {
+    std::vector<std::string> ips;  // empty: the domain has no usable record
+    MonoTime expires{};
+    std::vector<std::pair<txn::ServerTransactionId, transport::Inbound>> waiting;
+    dns::PendingQueryPtr query;  // while looking up
+  };
+  std::unordered_map<std::string, FederationSrv> federation_srv_;  // by domain
+  std::string decision_prefix_;  // "<run>-<worker>-": decision ids are this plus a counter
+  std::uint64_t decisions_made_ = 0;
   std::shared_ptr<B2bua*> alive_;  // directory and DNS callbacks hold a weak_ptr to it
 };
 

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -119,14 +121,65 @@ struct DnsConfig {
   bool operator==(const DnsConfig&) const = default;
 };
 
+enum class PartnerDirection : std::uint8_t { Inbound, Outbound, Both };
+enum class TrustHeaders : std::uint8_t { Strip, Keep };
+enum class DenyAction : std::uint8_t { Respond, Drop };
+
+// A token bucket: `per_second` tokens refill per second up to `burst`. per_second = 0: no limit.
+// TOML: an inline table { per_second = 50, burst = 100 }; burst defaults to max(1, per_second).
+struct RateLimitConfig {
+  double per_second = 0;
+  std::uint32_t burst = 0;
+  bool operator==(const RateLimitConfig&) const = default;
+};
+
+// [partners.rate_limits] / [federation.default.rate_limits]
+struct RateLimitsConfig {
+  RateLimitConfig requests;         // out-of-dialog requests per partner (all its sources)
+  RateLimitConfig dialogs;          // new dialogs (INVITE, SUBSCRIBE, REFER) per partner
+  RateLimitConfig source_requests;  // ... per source IP address
+  RateLimitConfig source_dialogs;
+  bool operator==(const RateLimitsConfig&) const = default;
+};
+
+// What a partner may do: the keys of a [[partners]] entry besides its identification, and of
+// [federation.default] (domains that match no partner, open federation only).
+struct PartnerPolicy {
+  PartnerDirection direction = PartnerDirection::Both;
+  std::vector<std::string> methods;  // upper case; empty: every method
+  // Inbound: which served-domain users the partner may reach, as "user@domain" or
+  // "*@domain" (domain lower case); empty: any user of a served domain.
+  std::vector<std::string> internal_targets;
+  bool require_mutual_tls = true;  // false: also plain UDP/TCP from `networks`
+  std::vector<Cidr> networks;      // allowed source networks; empty: any
+  std::vector<Cidr> deny_networks;
+  std::vector<std::string> countries;  // allowed (ISO 3166-1 alpha-2, upper case); empty: any
+  std::vector<std::string> deny_countries;
+  RateLimitsConfig rate_limits;
+  std::uint64_t max_message_bytes = 0;  // 0: [limits] max_message_bytes
+  // P-Asserted-Identity, P-Preferred-Identity, Privacy, Remote-Party-ID from this partner:
+  // stripped (default) or kept (mapped like From).
+  TrustHeaders trust_headers = TrustHeaders::Strip;
+  DenyAction deny_action = DenyAction::Respond;
+  int deny_status = 403;  // 400-699
+  DenyAction throttle_action = DenyAction::Respond;
+  int throttle_status = 503;            // 400-699, with Retry-After
+  Duration throttle_retry_after{5000};  // whole seconds
+  bool operator==(const PartnerPolicy&) const = default;
+};
+
 // [federation]
 struct FederationConfig {
   FederationMode mode = FederationMode::Closed;
   std::vector<std::string> blocked_domains;  // lower case; included files may add to it
+  // The answer to a domain that is blocked, or unknown in closed federation.
+  DenyAction unknown_action = DenyAction::Respond;
+  int unknown_status = 403;
+  PartnerPolicy default_policy;  // [federation.default]: open federation's unlisted domains
   bool operator==(const FederationConfig&) const = default;
 };
 
-// [[partners]] (first landing: identification only; policy keys come with issue 5's policy)
+// [[partners]]
 struct Partner {
   std::string name;                  // unique
   std::vector<std::string> domains;  // lower case; no domain belongs to two partners
@@ -135,6 +188,8 @@ struct Partner {
   bool has_address = false;
   SocketAddress address;
   Transport transport = Transport::Tls;  // with `address`
+  PartnerPolicy policy;                  // the policy keys, flat in the [[partners]] table
+  std::string path;                      // its dotted path in `source`, e.g. "partners[2]"
   bool operator==(const Partner&) const = default;
 };
 
@@ -227,6 +282,33 @@ struct NextHopHealthConfig {
   bool operator==(const NextHopHealthConfig&) const = default;
 };
 
+// [geoip]: the MaxMind DB (GeoIP2/GeoLite2 Country or City format) for country rules.
+struct GeoIpConfig {
+  std::string database;  // path; required when any countries / deny_countries are set
+  bool operator==(const GeoIpConfig&) const = default;
+};
+
+// [decision_log]: every policy decision, one JSON object per line (DESIGN.md, issue 5).
+struct DecisionLogConfig {
+  std::string path;                          // empty: no decision log
+  std::uint64_t max_file_bytes = 100 << 20;  // rotate past this size (>= 4 KiB)
+  unsigned keep_files = 10;                  // rotated files kept: PATH.1 (newest) .. PATH.N
+  Duration flush_interval{1000};             // at most this much is lost in a crash
+  std::uint64_t queue_records = 100000;      // records waiting for the writer; more are dropped
+  bool operator==(const DecisionLogConfig&) const = default;
+};
+
+enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
+enum class LogFormat : std::uint8_t { Text, Json };
+
+// [logging]: sipedge's own log (not the decision log).
+struct LoggingConfig {
+  LogLevel level = LogLevel::Info;
+  LogFormat format = LogFormat::Text;
+  std::string file;  // empty: standard error
+  bool operator==(const LoggingConfig&) const = default;
+};
+
 // [b2bua]
 struct B2buaConfig {
   Duration max_dialog_lifetime{12LL * 3600 * 1000};  // every dialog ends by then
@@ -255,6 +337,29 @@ struct AdminConfig {
   bool operator==(const AdminConfig&) const = default;
 };
 
+// Where each node of the configuration was written: file and dotted path -> line and column.
+// For diagnostics found after parsing (config::lint, `sipedge check-config`). Not part of the
+// configuration's value: operator== ignores it.
+class SourceMap {
+ public:
+  struct Position {
+    std::uint32_t line = 0;  // 1-based; 0: not recorded
+    std::uint32_t column = 0;
+  };
+  void add(std::string_view file, std::string_view path, Position at);
+  // {0, 0} when `path` was not written in `file` (a default).
+  Position find(std::string_view file, std::string_view path) const;
+  // The file given to load() or parse(): where every section but included partners and blocked
+  // domains comes from.
+  const std::string& mainFile() const { return main_file_; }
+  void setMainFile(std::string file) { main_file_ = std::move(file); }
+  bool operator==(const SourceMap&) const { return true; }
+
+ private:
+  std::string main_file_;
+  std::map<std::string, Position, std::less<>> positions_;  // "FILE\nPATH"
+};
+
 struct Config {
   ServerConfig server;
   std::vector<ListenerConfig> listeners;  // at least one; (transport, address) unique
@@ -269,6 +374,10 @@ struct Config {
   NextHopHealthConfig next_hop_health;
   B2buaConfig b2bua;
   AdminConfig admin;
+  GeoIpConfig geoip;
+  DecisionLogConfig decision_log;
+  LoggingConfig logging;
+  SourceMap sources;
 
   // nullptr when no profile has that name.
   const TlsProfile* findTlsProfile(std::string_view name) const;

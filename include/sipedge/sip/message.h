@@ -88,6 +88,8 @@ class Message {
   std::span<const NameAddr> routes() const { return routes_; }
   std::span<const NameAddr> recordRoutes() const { return record_routes_; }
   std::string_view body() const { return body_; }
+  // The size of the bytes the message was parsed from (0 for a message built in memory).
+  std::size_t receivedSize() const { return size_; }
 
   // Typed values of headers kept raw, parsed on demand (STYLE S4): nullopt when the header is
   // absent; an error (with the header's name and byte offset) when it is malformed. List headers

@@ -201,6 +201,12 @@ class Layer final : public transport::MessageHandler {
   // 2xx through this call until the ACK arrives (RFC 6026 Accepted).
   [[nodiscard]] Result<void, LayerError> respond(ServerTransactionId id, sip::Message response);
 
+  // Ends a server transaction that has sent nothing yet without any response (a request policy
+  // drops: a flood gets no answer). The layer forgets it at once; a retransmission of the
+  // request opens a new transaction and reaches the user again. Call it from onRequest, before
+  // the 100 Trying an INVITE gets after 200 ms; later (or after a response) it is NotAccepted.
+  [[nodiscard]] Result<void, LayerError> discard(ServerTransactionId id);
+
   // Sends the ACK for a 2xx (a transaction of its own, RFC 3261 13.2.2.4), statelessly.
   [[nodiscard]] Result<void, LayerError> sendAck(sip::Message ack,
                                                  const transport::Destination& destination);

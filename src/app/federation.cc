@@ -1,0 +1,94 @@
+#include "federation.h"
+
+namespace sipedge::app {
+
+namespace {
+
+bool usesCountries(const config::Config& c) {
+  auto uses = [](const config::PartnerPolicy& p) {
+    return !p.countries.empty() || !p.deny_countries.empty();
+  };
+  if (uses(c.federation.default_policy)) {
+    return true;
+  }
+  for (const config::Partner& p : c.partners) {
+    if (uses(p.policy)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::shared_ptr<const geo::Database>, std::string> openGeo(const config::Config& c) {
+  if (c.geoip.database.empty()) {
+    if (usesCountries(c)) {
+      return fail(std::string("geoip.database: country rules need a GeoIP database"));
+    }
+    return std::shared_ptr<const geo::Database>();
+  }
+  auto db = geo::Database::open(c.geoip.database);
+  if (!db) {
+    return fail("geoip.database: " + db.error().message);
+  }
+  return *db;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Federation>, std::string> Federation::create(const config::Config& config) {
+  std::unique_ptr<Federation> f(new Federation());
+  auto geo = openGeo(config);
+  if (!geo) {
+    return fail(geo.error());
+  }
+  f->geo_ = std::move(*geo);
+  if (!config.decision_log.path.empty()) {
+    auto log = ops::DecisionLog::open(config.decision_log);
+    if (!log) {
+      return fail("decision_log.path: " + log.error().message);
+    }
+    f->log_ = std::move(*log);
+  }
+  f->log_config_ = config.decision_log;
+  f->policy_ = policy::Policy::compile(config);
+  return f;
+}
+
+Result<std::shared_ptr<const policy::Policy>, std::string> Federation::reload(
+    const config::Config& config, std::string& warning) {
+  auto geo = openGeo(config);
+  if (!geo) {
+    return fail(geo.error());
+  }
+  auto compiled = policy::Policy::compile(config);
+  warning.clear();
+  if (!(config.decision_log == log_config_)) {
+    warning = "decision_log: changes take effect after a restart";
+  }
+  std::lock_guard lock(mutex_);
+  policy_ = compiled;
+  geo_ = std::move(*geo);
+  return compiled;
+}
+
+std::shared_ptr<const policy::Policy> Federation::policy() const {
+  std::lock_guard lock(mutex_);
+  return policy_;
+}
+
+std::shared_ptr<const geo::Database> Federation::geo() const {
+  std::lock_guard lock(mutex_);
+  return geo_;
+}
+
+void Federation::configure(b2bua::Settings& settings) {
+  settings.policy = policy();
+  settings.limiter = &limiter_;
+  settings.decisions = log_.get();
+  settings.country = [this](std::string_view ip) -> std::string {
+    std::shared_ptr<const geo::Database> db = geo();
+    return db ? db->country(ip) : std::string();
+  };
+}
+
+}  // namespace sipedge::app
