@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <string_view>
 #include <ctime>
+#include <string_view>
 
 namespace sipedge::geo {
 

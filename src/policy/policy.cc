@@ -33,8 +33,8 @@
 #include <utility>
 #include <vector>
 
-#include "sipedge/policy/policy.h"
 #include "sipedge/base/strings.h"
+#include "sipedge/policy/policy.h"
 #include "sipedge/sip/response.h"
 
 namespace sipedge::policy {
