@@ -95,4 +95,23 @@ struct CheckConfigCommandOptions {
 void addCheckConfigCommand(CLI::App& app, CheckConfigCommandOptions& opts);
 int runCheckConfigCommand(const CheckConfigCommandOptions& opts);
 
+// `sipedge policy test --config FILE --method M --from URI --to URI [--src IP] [--cert PEM] ...`
+struct PolicyCommandOptions {
+  std::string config;
+  std::string method;
+  std::string from;
+  std::string to;
+  std::string src;
+  std::string direction = "inbound";
+  std::string transport;
+  std::string cert;
+  std::string ca;
+  std::size_t size = 1000;
+  std::string srv_matches;
+  bool json = false;
+};
+
+void addPolicyCommand(CLI::App& app, PolicyCommandOptions& opts);
+int runPolicyCommand(const PolicyCommandOptions& opts);
+
 }  // namespace sipedge::app

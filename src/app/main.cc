@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   sipedge::app::addDecisionsCommand(app, decisions_opts);
   sipedge::app::CheckConfigCommandOptions check_config_opts;
   sipedge::app::addCheckConfigCommand(app, check_config_opts);
+  sipedge::app::PolicyCommandOptions policy_opts;
+  sipedge::app::addPolicyCommand(app, policy_opts);
 
   try {
     app.parse(argc, argv);
@@ -43,6 +45,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("check-config")) {
     return sipedge::app::runCheckConfigCommand(check_config_opts);
+  }
+  if (app.got_subcommand("policy")) {
+    return sipedge::app::runPolicyCommand(policy_opts);
   }
   if (app.got_subcommand("responder")) {
     return sipedge::app::runResponderCommand(responder_opts);
