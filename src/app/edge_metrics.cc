@@ -48,6 +48,19 @@ std::string metricsText(const std::vector<WorkerSample>& samples) {
             sum([](const WorkerSample& s) { return s.b2bua.rejected; }));
   m.counter("sipedge_failovers_total", "Requests retried on the next next hop",
             sum([](const WorkerSample& s) { return s.b2bua.failovers; }));
+  const std::pair<const char*, std::uint64_t b2bua::Stats::*> verdicts[] = {
+      {"allow", &b2bua::Stats::policy_allowed},
+      {"deny", &b2bua::Stats::policy_denied},
+      {"throttle", &b2bua::Stats::policy_throttled},
+  };
+  for (const auto& [verdict, field] : verdicts) {
+    m.counter("sipedge_policy_decisions_total", "Policy decisions by verdict",
+              sum([field](const WorkerSample& s) { return s.b2bua.*field; }),
+              {{"verdict", verdict}});
+  }
+  m.counter("sipedge_policy_dropped_total",
+            "Requests denied or throttled without an answer (deny_action / throttle_action drop)",
+            sum([](const WorkerSample& s) { return s.b2bua.policy_dropped; }));
   m.counter("sipedge_messages_total", "SIP messages",
             sum([](const WorkerSample& s) { return s.transport.messages_in; }),
             {{"direction", "in"}});

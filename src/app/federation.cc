@@ -1,5 +1,7 @@
 #include "federation.h"
 
+#include "sipedge/ops/metrics.h"
+
 namespace sipedge::app {
 
 namespace {
@@ -79,6 +81,25 @@ std::shared_ptr<const policy::Policy> Federation::policy() const {
 std::shared_ptr<const geo::Database> Federation::geo() const {
   std::lock_guard lock(mutex_);
   return geo_;
+}
+
+std::string Federation::metricsText() const {
+  ops::MetricsText m;
+  m.gauge("sipedge_rate_limit_buckets", "Token buckets the rate limiter holds",
+          static_cast<double>(limiter_.size()));
+  if (log_) {
+    const ops::DecisionLogStats s = log_->stats();
+    m.counter("sipedge_decision_log_records_total", "Decision log records",
+              static_cast<double>(s.written), {{"result", "written"}});
+    m.counter("sipedge_decision_log_records_total", "Decision log records",
+              static_cast<double>(s.dropped), {{"result", "dropped"}});
+    m.counter("sipedge_decision_log_write_errors_total",
+              "Failed writes, opens or renames of the decision log (full disk, ...)",
+              static_cast<double>(s.write_errors));
+    m.counter("sipedge_decision_log_rotations_total", "Decision log rotations",
+              static_cast<double>(s.rotations));
+  }
+  return m.str();
 }
 
 void Federation::configure(b2bua::Settings& settings) {

@@ -35,6 +35,9 @@ class Federation {
   void configure(b2bua::Settings& settings);
 
   std::shared_ptr<const policy::Policy> policy() const;
+
+  // The decision log writer's and the rate limiter's figures as Prometheus text (any thread).
+  std::string metricsText() const;
   ops::DecisionLog* decisionLog() { return log_.get(); }
   const policy::MemoryRateLimiter& limiter() const { return limiter_; }
 

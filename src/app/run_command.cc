@@ -357,14 +357,15 @@ int runRunCommand(const RunCommandOptions& opts) {
     auto& nodes = pool.nodes();
     loop::Worker* home = admin_loop.get();
     const ReloadStatus* status = &reload_status;
+    const Federation* fed = federation->get();
     auto started = ops::AdminServer::start(
         *admin_loop, cfg.admin.listen,
-        [home, loops, &nodes, edges, status](ops::MetricsReply reply) {
+        [home, loops, &nodes, edges, status, fed](ops::MetricsReply reply) {
           ops::collect<WorkerSample>(
               *home, loops,
               [&nodes, edges](unsigned i) { return sampleWorker(*nodes[i], *edges[i]); },
-              [reply, status](std::vector<WorkerSample> samples) {
-                reply(metricsText(samples) + status->metricsText(unixNow()));
+              [reply, status, fed](std::vector<WorkerSample> samples) {
+                reply(metricsText(samples) + status->metricsText(unixNow()) + fed->metricsText());
               });
         });
     if (!started) {

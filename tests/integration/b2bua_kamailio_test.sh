@@ -221,13 +221,6 @@ if ! wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid"; then
   exit 1
 fi
 
-metric() {  # metric NAME: its value from /metrics (first sample)
-  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
-  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-  awk -v n="$1" '$1 == n || index($1, n "{") == 1 { print $2; exit }' <&3
-  exec 3<&-
-}
-
 want() { [ -z "${ONLY:-}" ] || [[ "$1" == *$ONLY* ]]; }
 
 # ---- keys (b2bua_test.sh's, plus proxy_host and Kamailio's address forbidden outside) ----------

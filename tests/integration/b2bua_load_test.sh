@@ -77,18 +77,6 @@ failures = 2
 listen = "127.0.0.1:$admin_port"
 EOF
 
-metric() {  # metric NAME: its value from /metrics (the first sample of that name)
-  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
-  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-  awk -v n="$1" '$1 == n || index($1, n "{") == 1 { print $2; exit }' <&3
-  exec 3<&-
-}
-metric_line() {  # metric_line TEXT: the value of the sample whose name and labels are TEXT
-  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
-  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-  awk -v n="$1" '$1 == n { print $2; exit }' <&3
-  exec 3<&-
-}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$edge_pid/status"; }
 wait_metric() {  # wait_metric NAME VALUE TIMEOUT_S: until NAME reads VALUE
   local i

@@ -238,6 +238,22 @@ start_stunnel_server() {  # start_stunnel_server ACCEPT_PORT CONNECT_PORT CERT K
   _stunnel_start "$conf" "$accept"
 }
 
+# ---- /metrics ------------------------------------------------------------------------------------
+
+metric() {  # metric NAME: its value from http://127.0.0.1:$admin_port/metrics (first sample)
+  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+  awk -v n="$1" '$1 == n || index($1, n "{") == 1 { print $2; exit }' <&3
+  exec 3<&-
+}
+
+metric_line() {  # metric_line TEXT: the value of the sample whose name and labels are TEXT
+  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+  awk -v n="$1" '$1 == n { print $2; exit }' <&3
+  exec 3<&-
+}
+
 # ---- dnsmasq ------------------------------------------------------------------------------------
 
 start_dnsmasq() {  # start_dnsmasq PORT < RECORDS: dnsmasq on 127.0.0.1:PORT serving RECORDS

@@ -63,6 +63,7 @@ ext_port=$(free_port)
 tls_port=$(free_port)
 int_port=$(free_port)
 uas_port=$(free_port)
+admin_port=$(free_port)
 log=$IT_TMP/decisions.log
 
 cat >"$IT_TMP/edge.toml" <<TOML
@@ -107,6 +108,9 @@ timeout = "1s"
 
 [geoip]
 database = "$IT_TMP/geo.mmdb"
+
+[admin]
+listen = "127.0.0.1:$admin_port"
 
 [decision_log]
 path = "$log"
@@ -293,6 +297,17 @@ STUNNEL_LOCAL=127.0.0.201 start_stunnel_client "$stunnel_far" "127.0.0.1:$tls_po
   "$certs/ca.pem" "$certs/wrong-host.pem" "$certs/wrong-host.key" localhost
 reject_call "open federation: SRV points elsewhere" "$stunnel_far" sip:w@wrong.example 403
 assert_eq "open federation: srv decision line" "$(decisions_count 1 --rule federation.open.srv)" 1
+
+# ---- /metrics ---------------------------------------------------------------------------------------
+assert_ge "metrics: throttled decisions" \
+  "$(metric_line 'sipedge_policy_decisions_total{verdict="throttle"}')" 4
+assert_ge "metrics: denied decisions" "$(metric_line 'sipedge_policy_decisions_total{verdict="deny"}')" 5
+assert_ge "metrics: dropped" "$(metric sipedge_policy_dropped_total)" 1
+assert_ge "metrics: decision log lines written" \
+  "$(metric_line 'sipedge_decision_log_records_total{result="written"}')" 15
+assert_eq "metrics: none dropped" \
+  "$(metric_line 'sipedge_decision_log_records_total{result="dropped"}')" 0
+assert_eq "metrics: no write error" "$(metric sipedge_decision_log_write_errors_total)" 0
 
 check "sipedge still running" "$(kill -0 "$edge_pid" 2>/dev/null; echo $?)"
 it_finish

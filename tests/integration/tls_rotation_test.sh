@@ -83,13 +83,6 @@ wait_serial() {  # wait_serial SERIAL TIMEOUT_S: until new handshakes see SERIAL
   return 1
 }
 
-metric_line() {  # metric_line TEXT: the value of the sample whose name and labels are TEXT
-  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
-  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-  awk -v n="$1" '$1 == n { print $2; exit }' <&3
-  exec 3<&-
-}
-
 log_count() { grep -cE -- "$1" "$IT_TMP/edge.log"; }
 
 # ---- sipedge --------------------------------------------------------------------------------------
