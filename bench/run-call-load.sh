@@ -60,6 +60,7 @@
 #   HELD_SETTLE        seconds between the end of a held setup and its memory reading [35]
 #   SIPEDGE            the gateway binary [<repo>/build/sipedge]
 #   SIPEDGE_WORKERS    [server] workers in its config [1]
+#   DECISION_LOG       1: sipedge writes every policy decision to a decision log; 0: none [1]
 #   DRAIN_WAIT         seconds to wait for sipedge's dialogs/transactions to reach 0 [40]
 #   MIN_ACHIEVED_PCT   [95]
 #   TIME_BUDGET        seconds for the whole run: a step or held phase that might not end
@@ -390,6 +391,18 @@ address = "127.0.0.3:$port_uas"
 
 [next_hop_health]
 interval = "0s"
+
+# Federation policy as in production: the partner by its certificate (TLS) or source network
+# (UDP); every INVITE decided and written to the decision log (DECISION_LOG=0: no log).
+[federation]
+mode = "closed"
+
+[[partners]]
+name = "partner"
+domains = ["partner.test"]
+require_mutual_tls = false
+networks = ["127.0.0.0/8"]
+$( [ "${DECISION_LOG:-1}" = 1 ] && printf '\n[decision_log]\npath = "%s"\nmax_file_bytes = "100MiB"\nkeep_files = 1\n' "$IT_TMP/decisions.log")
 
 # Every call leaves four UDP transactions behind for their RFC 3261 wait timers (INVITE server
 # and client in RFC 6026's Accepted state, 32 s; BYE server, timer J, 32 s; BYE client, timer K,

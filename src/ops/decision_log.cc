@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "sipedge/base/log.h"
 
 namespace sipedge::ops {
 
@@ -109,11 +112,21 @@ struct DecisionLog::Impl {
     return 0;
   }
 
+  // Counts the error and reports it in sipedge's log: a new error at once, the same one again at
+  // most once a minute (a full disk fails every batch).
   void noteError(std::string message) {
+    const auto now = std::chrono::steady_clock::now();
+    if (message != last_logged || now - last_logged_at >= std::chrono::minutes(1)) {
+      log::error("decision-log", "{}; decisions are dropped until writing works again", message);
+      last_logged = message;
+      last_logged_at = now;
+    }
     std::lock_guard lock(mutex);
     ++stats.write_errors;
     stats.last_error = std::move(message);
   }
+  std::string last_logged;  // writer thread only
+  std::chrono::steady_clock::time_point last_logged_at{};
 
   // The open file is still at config.path; otherwise (re)open it. False: no file to write to.
   bool ensureFile() {
