@@ -11,7 +11,7 @@ build=(cmake ninja-build g++ pkg-config
 # dnsmasq for DNS, stunnel in front of SIPp for TLS; ss from iproute2 to wait for ports; Kamailio
 # as the internal proxy; the MaxMind DB writer for test GeoIP databases).
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format sip-tester dnsmasq-base stunnel4
-      iproute2 slapd ldap-utils kamailio libmaxmind-db-writer-perl)
+      iproute2 slapd ldap-utils kamailio libmaxmind-db-writer-perl python3)
 # Benchmarks compare against the two C SIP stacks Debian ships.
 bench=(libbenchmark-dev libosip2-dev libsofia-sip-ua-dev python3 kamailio kamailio-tls-modules
        kamailio-redis-modules redis-server)
