@@ -505,14 +505,17 @@ B2bua::Admission B2bua::admit(ServerTransactionId id, Inbound& in, bool inbound,
   c.new_dialog = isDialogCreating(m.method());
   c.country = country;
   c.now = clock_.now();
-  if (inbound) {
-    c.srv_matches = federationSrvMatches(claimed_domain, ip);
-  }
   policy::Decision d = policy_->decide(c, *settings_.limiter);
-  if (d.rule == "federation.open.srv" && !c.srv_matches && resolver_ != nullptr &&
-      !claimed_domain.empty()) {
-    lookUpFederationSrv(id, std::move(in), std::string(claimed_domain));
-    return Admission::Waiting;
+  if (inbound && d.rule == "federation.open.srv") {
+    // Open federation, a domain no partner lists: its SRV decides (rule 2 comes before the
+    // rate limits, so the first decision took no token).
+    c.srv_matches = federationSrvMatches(claimed_domain, ip);
+    if (c.srv_matches) {
+      d = policy_->decide(c, *settings_.limiter);
+    } else if (resolver_ != nullptr && !claimed_domain.empty()) {
+      lookUpFederationSrv(id, std::move(in), std::string(claimed_domain));
+      return Admission::Waiting;
+    }
   }
   record = std::make_unique<policy::DecisionRecord>(recordOf(in, d, c.direction, country));
   strip_trust = d.strip_trust_headers;
