@@ -6,28 +6,8 @@
 set -u
 bin=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-passes=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1"
-    failures=$((failures + 1))
-  fi
-}
-
-expect_exit() {  # expect_exit NAME WANT CMD...
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ]
-  check "$name: exit $got, want $want (stderr: $(head -c 600 "$tmp/err"))" $?
-}
+# shellcheck source=cli_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 expect_err() {  # expect_err NAME EXACT-LINE: a line of the last command's stderr
   grep -qxF -- "$2" "$tmp/err"
@@ -201,5 +181,4 @@ expect_exit "example" 0 "$bin" check-config --strict "$tmp/example/policies/exam
 expect_out "example" "$tmp/example/policies/example.toml: ok (3 listeners, 1 partner, 0 warnings)"
 expect_empty "example: stderr" "$tmp/err"
 
-echo "check-config: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish check-config

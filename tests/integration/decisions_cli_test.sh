@@ -4,35 +4,15 @@
 # Usage: decisions_cli_test.sh SIPEDGE_BINARY
 set -u
 bin=$1
-tmp=$(mktemp -d)
 follow_pid=
-cleanup() {
+stop_follow() {
   if [ -n "$follow_pid" ]; then
     kill "$follow_pid" 2>/dev/null
   fi
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-failures=0
-passes=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1"
-    failures=$((failures + 1))
-  fi
-}
-
-expect_exit() {  # expect_exit NAME WANT CMD...
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ]
-  check "$name: exit $got, want $want (stderr: $(head -c 300 "$tmp/err"))" $?
-}
+CLI_CLEANUP=stop_follow
+# shellcheck source=cli_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 expect_line() {  # expect_line NAME EXACT-LINE (in stdout)
   grep -qxF -- "$2" "$tmp/out"
@@ -181,5 +161,4 @@ check "follow: SIGTERM exits 0 (got $rc)" $?
 [ "$(grep -o '"call_id":"f[0-9]"' "$tmp/follow.out" | tr '\n' ' ')" = '"call_id":"f1" "call_id":"f3" "call_id":"f4" ' ]
 check "follow: the deny lines in order: $(cat "$tmp/follow.out")" $?
 
-echo "decisions_cli_test: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish decisions_cli_test

@@ -4,28 +4,8 @@
 set -u
 bin=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-passes=0
-
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1"
-    failures=$((failures + 1))
-  fi
-}
-
-expect_exit() {  # expect_exit NAME WANT CMD...
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ]
-  check "$name: exit $got, want $want" $?
-}
+# shellcheck source=cli_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 expect_line() {  # expect_line NAME EXACT-LINE
   grep -qxF -- "$2" "$tmp/out"
@@ -99,5 +79,4 @@ check "random bytes rejected cleanly" $?
 [ $? -eq 1 ]
 check "random stream rejected cleanly" $?
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish parse_cli_test
