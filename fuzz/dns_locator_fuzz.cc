@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "answer.h"
+#include "fuzz_bytes.h"
 #include "fuzz_check.h"
 #include "locator.h"
 #include "sipedge/base/random.h"
@@ -45,28 +46,7 @@ namespace {
 
 using namespace sipedge::dns;
 
-class Bytes {
- public:
-  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
-  bool empty() const { return i_ >= n_; }
-  std::uint8_t next() { return i_ < n_ ? d_[i_++] : 0; }
-  std::uint16_t next16() {
-    const std::uint16_t hi = next();
-    return static_cast<std::uint16_t>((hi << 8) | next());
-  }
-  std::string take(std::size_t n) {
-    std::string out;
-    while (n-- > 0 && !empty()) {
-      out.push_back(static_cast<char>(next()));
-    }
-    return out;
-  }
-
- private:
-  const std::uint8_t* d_;
-  std::size_t n_;
-  std::size_t i_ = 0;
-};
+using sipedge::fuzz::Bytes;
 
 // Deterministic randomness from a script carved from the input, independent of the answers (so
 // that both runs draw the same numbers). The bound must be positive (Random's contract).

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_bytes.h"
 #include "fuzz_check.h"
 #include "sipedge/policy/policy.h"
 
@@ -37,29 +38,7 @@ namespace {
 using namespace sipedge;
 using namespace sipedge::policy;
 
-class Bytes {
- public:
-  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
-  bool empty() const { return i_ >= n_; }
-  std::uint8_t next() { return i_ < n_ ? d_[i_++] : 0; }
-  bool bit() { return (next() & 1) != 0; }
-  template <typename T, std::size_t N>
-  const T& pick(const std::array<T, N>& options) {
-    return options[next() % N];
-  }
-  std::string take(std::size_t n) {
-    std::string out;
-    while (n-- > 0 && !empty()) {
-      out.push_back(static_cast<char>(next()));
-    }
-    return out;
-  }
-
- private:
-  const std::uint8_t* d_;
-  std::size_t n_;
-  std::size_t i_ = 0;
-};
+using sipedge::fuzz::Bytes;
 
 constexpr std::array<std::string_view, 6> kDomains = {"a.example", "b.example", "c.example",
                                                       "d.example", "e.example", "f.example"};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 
+#include "fuzz_bytes.h"
 #include "fuzz_check.h"
 #include "sipedge/txn/fsm.h"
 
@@ -14,17 +15,7 @@ namespace {
 
 using namespace sipedge::txn;
 
-class Bytes {
- public:
-  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
-  bool empty() const { return i_ >= n_; }
-  std::uint8_t next() { return i_ < n_ ? d_[i_++] : 0; }
-
- private:
-  const std::uint8_t* d_;
-  std::size_t n_;
-  std::size_t i_ = 0;
-};
+using sipedge::fuzz::Bytes;
 
 bool isClient(Machine m) {
   return m == Machine::InviteClient || m == Machine::NonInviteClient;

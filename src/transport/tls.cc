@@ -34,15 +34,6 @@ struct PkeyDeleter {
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
-// An error with OpenSSL's queue (if anything is on it) appended to the reason.
-TlsError tlsError(std::string stage, std::string reason) {
-  const std::string queue = drainOpensslErrors();
-  if (!queue.empty()) {
-    reason += " [" + queue + "]";
-  }
-  return TlsError{std::move(stage), std::move(reason)};
-}
-
 std::string quoted(std::string_view value) {
   return "\"" + std::string(value) + "\"";
 }
@@ -436,6 +427,14 @@ std::string drainOpensslErrors() {
     }
   }
   return out;
+}
+
+TlsError tlsError(std::string stage, std::string reason) {
+  const std::string queue = drainOpensslErrors();
+  if (!queue.empty()) {
+    reason += " [" + queue + "]";
+  }
+  return TlsError{std::move(stage), std::move(reason)};
 }
 
 }  // namespace sipedge::transport

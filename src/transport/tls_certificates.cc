@@ -13,14 +13,6 @@
 namespace sipedge::transport {
 namespace {
 
-TlsError error(std::string stage, std::string reason) {
-  const std::string queue = drainOpensslErrors();
-  if (!queue.empty()) {
-    reason += " [" + queue + "]";
-  }
-  return TlsError{std::move(stage), std::move(reason)};
-}
-
 int refusePassphrase(char*, int, int, void*) {
   return -1;
 }
@@ -35,11 +27,11 @@ Result<CertificateFileCheck, TlsError> checkCertificateFile(const std::string& c
   {
     BioPtr bio(BIO_new_file(certificate_file.c_str(), "r"));
     if (!bio) {
-      return fail(error("certificate", "cannot open " + certificate_file));
+      return fail(tlsError("certificate", "cannot open " + certificate_file));
     }
     leaf.reset(PEM_read_bio_X509_AUX(bio.get(), nullptr, refusePassphrase, nullptr));
     if (!leaf) {
-      return fail(error("certificate", "no PEM certificate in " + certificate_file));
+      return fail(tlsError("certificate", "no PEM certificate in " + certificate_file));
     }
     while (X509Ptr next{PEM_read_bio_X509(bio.get(), nullptr, refusePassphrase, nullptr)}) {
       chain.push_back(std::move(next));
@@ -55,7 +47,7 @@ Result<CertificateFileCheck, TlsError> checkCertificateFile(const std::string& c
   }
   StorePtr store(X509_STORE_new());
   if (!store || X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
-    return fail(error("CA bundle", "cannot load CA bundle " + ca_file));
+    return fail(tlsError("CA bundle", "cannot load CA bundle " + ca_file));
   }
   StackPtr untrusted(sk_X509_new_null());
   for (const X509Ptr& c : chain) {
@@ -64,7 +56,7 @@ Result<CertificateFileCheck, TlsError> checkCertificateFile(const std::string& c
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!untrusted || !ctx ||
       X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
-    return fail(error("context", "cannot set up the verification of " + certificate_file));
+    return fail(tlsError("context", "cannot set up the verification of " + certificate_file));
   }
   const int ok = X509_verify_cert(ctx.get());
   const long result = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx.get());

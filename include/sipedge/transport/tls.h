@@ -119,4 +119,7 @@ class TlsContextStore {
 // the queue was empty.
 std::string drainOpensslErrors();
 
+// A TlsError whose reason ends with OpenSSL's error queue (drained), when it holds anything.
+TlsError tlsError(std::string stage, std::string reason);
+
 }  // namespace sipedge::transport
