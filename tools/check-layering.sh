@@ -9,13 +9,15 @@ declare -A allowed=(
   [geo]="base"
   [policy]="base sip config geo"
   [identity]="base sip config loop"
+  [location]="base"
+  [auth]="base sip"
   [loop]="base"
   [dns]="base config loop"
   [transport]="base sip config loop"
   [txn]="base sip transport"
-  [b2bua]="base sip config txn policy identity dns transport"
+  [b2bua]="base sip config txn policy identity dns transport location auth"
   [ops]="base config policy loop"
-  [app]="base sip config geo policy identity loop dns transport txn b2bua ops"
+  [app]="base sip config geo policy identity loop dns transport txn b2bua ops location auth"
 )
 status=0
 for dir in src/* include/sipedge/*; do

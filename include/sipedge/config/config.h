@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,6 +125,8 @@ struct DnsConfig {
 enum class PartnerDirection : std::uint8_t { Inbound, Outbound, Both };
 enum class TrustHeaders : std::uint8_t { Strip, Keep };
 enum class DenyAction : std::uint8_t { Respond, Drop };
+enum class RoutingMode : std::uint8_t { B2bua, Redirect };
+enum class ForkMode : std::uint8_t { Parallel, Sequential };
 
 // A token bucket: `per_second` tokens refill per second up to `burst`. per_second = 0: no limit.
 // TOML: an inline table { per_second = 50, burst = 100 }; burst defaults to max(1, per_second).
@@ -165,6 +168,11 @@ struct PartnerPolicy {
   DenyAction throttle_action = DenyAction::Respond;
   int throttle_status = 503;            // 400-699, with Retry-After
   Duration throttle_retry_after{5000};  // whole seconds
+  // REGISTER from this partner (issue 6): refused by policy (rule "register") unless true.
+  bool register_allowed = false;  // TOML key `register`
+  // Requests from this partner: relayed, or answered with a redirect; unset: the target
+  // domain's [routing] mode.
+  std::optional<RoutingMode> mode;
   bool operator==(const PartnerPolicy&) const = default;
 };
 
@@ -330,6 +338,61 @@ struct B2buaConfig {
   bool operator==(const B2buaConfig&) const = default;
 };
 
+// [registrar]: REGISTER for the served domains (RFC 3261 10) and the location service.
+struct RegistrarConfig {
+  bool enabled = true;  // false: every REGISTER gets 403
+  // Which sides may register: the internal side always (when enabled); partners only those with
+  // `register = true` in their [[partners]] entry (a refusal is a logged policy decision).
+  std::uint32_t default_expires = 3600;  // seconds, when neither Contact nor Expires says
+  std::uint32_t min_expires = 60;        // shorter (but not 0): 423 Interval Too Brief
+  std::uint32_t max_expires = 86400;     // longer: shortened to this
+  std::uint32_t max_contacts = 10;       // bindings per AOR; more: 403
+  // The SQLite database the bindings persist in (WAL mode, written by a thread of its own);
+  // empty: memory only (lost on restart).
+  std::string database;
+  Duration purge_interval{30000};  // expired bindings are removed this often
+  // [[registrar.third_party]]: who may register whom (From differs from To). Entries are
+  // "user@domain" or "*@domain"; `registrant` is the From, `aors` the To addresses allowed.
+  struct ThirdParty {
+    std::string registrant;
+    std::vector<std::string> aors;
+    bool operator==(const ThirdParty&) const = default;
+  };
+  std::vector<ThirdParty> third_party;
+  // [registrar.auth]: digest authentication of REGISTER (RFC 8760 / RFC 7616); off when absent.
+  struct Auth {
+    bool enabled = false;  // true when [registrar.auth] is present
+    std::string realm;     // default: the first served domain
+    std::string ha1_file;  // "user:realm:HA1" lines (32 hex: MD5, 64 hex: SHA-256)
+    std::vector<std::string> algorithms{"SHA-256", "MD5"};  // offered, in this order
+    Duration nonce_lifetime{300000};
+    bool operator==(const Auth&) const = default;
+  };
+  Auth auth;
+  bool operator==(const RegistrarConfig&) const = default;
+};
+
+// [routing]: how requests for served-domain users are handled (and per domain, in
+// [[routing.domains]]; per partner, `mode` in [[partners]]).
+struct RoutingConfig {
+  RoutingMode mode = RoutingMode::B2bua;  // "b2bua" relays, "redirect" answers 3xx
+  // Consult the location service for served-domain users before the internal next hops.
+  bool use_location = true;
+  ForkMode fork = ForkMode::Parallel;  // several bindings: all at once, or by q one by one
+  Duration branch_timeout{15000};      // sequential: a branch with no final response by then
+  int redirect_status = 302;           // 301, 302 or 380
+  // The targets a redirect lists: registered contacts, then the directory's targets.
+  bool redirect_location = true;
+  bool redirect_directory = true;
+  struct Domain {
+    std::string domain;  // a served domain, lower case
+    RoutingMode mode = RoutingMode::B2bua;
+    bool operator==(const Domain&) const = default;
+  };
+  std::vector<Domain> domains;
+  bool operator==(const RoutingConfig&) const = default;
+};
+
 // [admin]: the loopback HTTP listener for /metrics.
 struct AdminConfig {
   bool enabled = false;  // true when `listen` is given
@@ -377,6 +440,8 @@ struct Config {
   GeoIpConfig geoip;
   DecisionLogConfig decision_log;
   LoggingConfig logging;
+  RegistrarConfig registrar;
+  RoutingConfig routing;
   SourceMap sources;
 
   // nullptr when no profile has that name.

@@ -1,0 +1,2 @@
+// Placeholder: the digest module is being written.
+namespace sipedge::auth {}

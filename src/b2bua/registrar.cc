@@ -1,0 +1,2 @@
+// Placeholder: the registrar is being written.
+namespace sipedge::b2bua {}

@@ -1,0 +1,1 @@
+// Placeholder: the registrar tests are being written.
