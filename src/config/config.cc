@@ -150,7 +150,8 @@ std::string joinPath(const std::string& dir, const std::string& file) {
 constexpr std::string_view kRootKeys[] = {
     "include", "server",     "listeners", "tls",          "limits",    "txn",
     "dns",     "federation", "partners",  "directory",    "next_hops", "next_hop_health",
-    "b2bua",   "admin",      "geoip",     "decision_log", "logging"};
+    "b2bua",   "admin",      "geoip",     "decision_log", "logging",   "registrar",
+    "routing"};
 
 bool isRootKey(std::string_view key) {
   return std::find(std::begin(kRootKeys), std::end(kRootKeys), key) != std::end(kRootKeys);
@@ -564,17 +565,29 @@ constexpr std::string_view kPolicyKeys[] = {
     "direction",   "methods",           "internal_targets", "require_mutual_tls",
     "networks",    "deny_networks",     "countries",        "deny_countries",
     "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
-    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after"};
+    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after",
+    "register",    "mode"};
 constexpr std::string_view kPartnerKeys[] = {
     "name",        "domains",           "address",          "transport",
     "direction",   "methods",           "internal_targets", "require_mutual_tls",
     "networks",    "deny_networks",     "countries",        "deny_countries",
     "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
-    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after"};
+    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after",
+    "register",    "mode"};
 constexpr std::string_view kRateLimitsKeys[] = {"requests", "dialogs", "source_requests",
                                                 "source_dialogs"};
 constexpr std::string_view kRateKeys[] = {"per_second", "burst"};
 constexpr std::string_view kGeoIpKeys[] = {"database"};
+constexpr std::string_view kRegistrarKeys[] = {
+    "enabled",  "default_expires", "min_expires", "max_expires", "max_contacts",
+    "database", "purge_interval",  "third_party", "auth"};
+constexpr std::string_view kThirdPartyKeys[] = {"registrant", "aors"};
+constexpr std::string_view kRegistrarAuthKeys[] = {"realm", "ha1_file", "algorithms",
+                                                   "nonce_lifetime"};
+constexpr std::string_view kRoutingKeys[] = {
+    "mode",            "use_location",      "fork",    "branch_timeout",
+    "redirect_status", "redirect_location", "redirect_directory", "domains"};
+constexpr std::string_view kRoutingDomainKeys[] = {"domain", "mode"};
 constexpr std::string_view kDecisionLogKeys[] = {"path", "max_file_bytes", "keep_files",
                                                  "flush_interval", "queue_records"};
 constexpr std::string_view kLoggingKeys[] = {"level", "format", "file"};
@@ -1022,6 +1035,205 @@ class Builder {
       r.failAt(*t.get("throttle_retry_after"), join(path, "throttle_retry_after"),
                "expected a whole number of seconds (Retry-After), got " +
                    std::to_string(p.throttle_retry_after.count()) + "ms");
+    }
+    r.boolean(t, "register", path, p.register_allowed);
+    if (t.get("mode") != nullptr) {
+      RoutingMode mode = RoutingMode::B2bua;
+      routingMode(r, t, path, mode);
+      p.mode = mode;
+    }
+  }
+
+  static void routingMode(Reader& r, const toml::table& t, const std::string& path,
+                          RoutingMode& out) {
+    r.choice(t, "mode", path, out,
+             {{"b2bua", RoutingMode::B2bua}, {"redirect", RoutingMode::Redirect}});
+  }
+
+  // [registrar] and its [[registrar.third_party]] and [registrar.auth].
+  void registrar(Reader& r, const toml::table& root) {
+    const std::string p = "registrar";
+    const toml::table* t = r.table(root, "registrar", "");
+    if (t == nullptr || !r.checkKeys(*t, p, kRegistrarKeys)) {
+      return;
+    }
+    RegistrarConfig& g = config_.registrar;
+    r.boolean(*t, "enabled", p, g.enabled);
+    constexpr std::int64_t kYear = 365LL * 24 * 3600;
+    r.count(*t, "min_expires", p, g.min_expires, 1, kYear);
+    r.count(*t, "max_expires", p, g.max_expires, 1, kYear);
+    r.count(*t, "default_expires", p, g.default_expires, 1, kYear);
+    r.count(*t, "max_contacts", p, g.max_contacts, 1, 1000);
+    if (!r.ok()) {
+      return;
+    }
+    if (g.max_expires < g.min_expires) {
+      const bool max_set = t->get("max_expires") != nullptr;
+      const std::string_view key = max_set ? "max_expires" : "min_expires";
+      r.failAt(*t->get(key), join(p, key),
+               "expected max_expires (" + std::to_string(g.max_expires) +
+                   ") to be at least min_expires (" + std::to_string(g.min_expires) + ")");
+      return;
+    }
+    if (g.default_expires < g.min_expires || g.default_expires > g.max_expires) {
+      const toml::node* n = t->get("default_expires");
+      r.failAt(n != nullptr ? *n : static_cast<const toml::node&>(*t), join(p, "default_expires"),
+               "expected default_expires from min_expires (" + std::to_string(g.min_expires) +
+                   ") to max_expires (" + std::to_string(g.max_expires) + "), got " +
+                   std::to_string(g.default_expires));
+      return;
+    }
+    r.filePath(*t, "database", p, g.database);
+    r.duration(*t, "purge_interval", p, g.purge_interval, Duration{1000});
+    if (const toml::array* list = r.ok() ? r.array(*t, "third_party", p) : nullptr) {
+      for (std::size_t i = 0; i < list->size() && r.ok(); ++i) {
+        const std::string path = indexed(join(p, "third_party"), i);
+        const toml::node& n = *list->get(i);
+        if (!n.is_table()) {
+          r.failAt(n, path,
+                   R"(expected a table like { registrant = "admin@example.com", aors = ["*@example.com"] }, got )" +
+                       typeName(n));
+          return;
+        }
+        const toml::table& e = *n.as_table();
+        if (!r.checkKeys(e, path, kThirdPartyKeys) ||
+            !r.require(e, "registrant", path,
+                       R"(who may register others, like "admin@example.com" or "*@example.com")") ||
+            !r.require(e, "aors", path,
+                       R"(the addresses it may register, like ["*@example.com"])")) {
+          return;
+        }
+        RegistrarConfig::ThirdParty entry;
+        std::vector<std::string> registrant;
+        const toml::node& rn = *e.get("registrant");
+        const std::string* rs = r.stringOf(rn, join(path, "registrant"),
+                                           R"(an address like "admin@example.com")");
+        if (rs == nullptr || !internalTarget(r, rn, join(path, "registrant"), *rs, registrant)) {
+          return;
+        }
+        entry.registrant = registrant.front();
+        r.strings(e, "aors", path, R"(address like "jerry@example.com" or "*@example.com")", true,
+                  [&](const toml::node& node, const std::string& item, const std::string& s) {
+                    return internalTarget(r, node, item, s, entry.aors);
+                  });
+        g.third_party.push_back(std::move(entry));
+      }
+    }
+    const toml::table* a = r.ok() ? r.table(*t, "auth", p) : nullptr;
+    if (a == nullptr) {
+      return;
+    }
+    const std::string ap = join(p, "auth");
+    if (!r.checkKeys(*a, ap, kRegistrarAuthKeys) ||
+        !r.require(*a, "ha1_file", ap, R"(the file of "user:realm:HA1" lines)")) {
+      return;
+    }
+    g.auth.enabled = true;
+    g.auth.realm = config_.server.domains.empty() ? "" : config_.server.domains.front();
+    r.string(*a, "realm", ap, g.auth.realm);
+    if (r.ok() && (g.auth.realm.empty() || g.auth.realm.find_first_of("\"\r\n") != std::string::npos)) {
+      r.failAt(*a->get("realm"), join(ap, "realm"),
+               "expected a realm like \"example.com\" (no quotes or line breaks), got \"" +
+                   g.auth.realm + "\"");
+      return;
+    }
+    r.filePath(*a, "ha1_file", ap, g.auth.ha1_file);
+    if (a->get("algorithms") != nullptr) {
+      g.auth.algorithms.clear();
+      r.strings(*a, "algorithms", ap, R"(algorithm ("SHA-256" or "MD5"))", true,
+                [&](const toml::node& node, const std::string& item, const std::string& s) {
+                  std::string upper = s;
+                  for (char& c : upper) {
+                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                  }
+                  if (upper != "SHA-256" && upper != "MD5") {
+                    r.failAt(node, item, R"(expected "SHA-256" or "MD5", got ")" + s + "\"");
+                    return false;
+                  }
+                  if (std::find(g.auth.algorithms.begin(), g.auth.algorithms.end(), upper) !=
+                      g.auth.algorithms.end()) {
+                    r.failAt(node, item, "duplicate algorithm \"" + s + "\"");
+                    return false;
+                  }
+                  g.auth.algorithms.push_back(upper);
+                  return true;
+                });
+    }
+    r.duration(*a, "nonce_lifetime", ap, g.auth.nonce_lifetime, Duration{1000});
+  }
+
+  // [routing] and its [[routing.domains]].
+  void routing(Reader& r, const toml::table& root) {
+    const std::string p = "routing";
+    const toml::table* t = r.table(root, "routing", "");
+    if (t == nullptr || !r.checkKeys(*t, p, kRoutingKeys)) {
+      return;
+    }
+    RoutingConfig& g = config_.routing;
+    routingMode(r, *t, p, g.mode);
+    r.boolean(*t, "use_location", p, g.use_location);
+    r.choice(*t, "fork", p, g.fork,
+             {{"parallel", ForkMode::Parallel}, {"sequential", ForkMode::Sequential}});
+    r.duration(*t, "branch_timeout", p, g.branch_timeout, Duration{100}, Duration{300000});
+    if (const toml::node* n = r.ok() ? t->get("redirect_status") : nullptr) {
+      r.count(*t, "redirect_status", p, g.redirect_status, 300, 399);
+      if (r.ok() && g.redirect_status != 301 && g.redirect_status != 302 &&
+          g.redirect_status != 380) {
+        r.failAt(*n, join(p, "redirect_status"),
+                 "expected 301, 302 or 380, got " + std::to_string(g.redirect_status));
+        return;
+      }
+    }
+    r.boolean(*t, "redirect_location", p, g.redirect_location);
+    r.boolean(*t, "redirect_directory", p, g.redirect_directory);
+    if (r.ok() && !g.redirect_location && !g.redirect_directory) {
+      const toml::node* n = t->get("redirect_location");
+      r.failAt(n != nullptr ? *n : static_cast<const toml::node&>(*t), join(p, "redirect_location"),
+               "a redirect needs targets: set redirect_location or redirect_directory to true");
+      return;
+    }
+    const toml::array* list = r.ok() ? r.array(*t, "domains", p) : nullptr;
+    for (std::size_t i = 0; list != nullptr && i < list->size() && r.ok(); ++i) {
+      const std::string path = indexed(join(p, "domains"), i);
+      const toml::node& n = *list->get(i);
+      if (!n.is_table()) {
+        r.failAt(n, path,
+                 R"(expected a table like { domain = "example.com", mode = "redirect" }, got )" +
+                     typeName(n));
+        return;
+      }
+      const toml::table& e = *n.as_table();
+      if (!r.checkKeys(e, path, kRoutingDomainKeys) ||
+          !r.require(e, "domain", path, R"(a served domain like "example.com")") ||
+          !r.require(e, "mode", path, R"("b2bua" or "redirect")")) {
+        return;
+      }
+      RoutingConfig::Domain d;
+      const toml::node& dn = *e.get("domain");
+      const std::string* ds = r.stringOf(dn, join(path, "domain"), "a domain name");
+      if (ds == nullptr) {
+        return;
+      }
+      auto host = parseDomainName(*ds);
+      if (!host) {
+        r.failAt(dn, join(path, "domain"), host.error().message);
+        return;
+      }
+      const auto& served = config_.server.domains;
+      if (std::find(served.begin(), served.end(), *host) == served.end()) {
+        r.failAt(dn, join(path, "domain"),
+                 "\"" + *host + "\" is not a served domain (server.domains)");
+        return;
+      }
+      for (const RoutingConfig::Domain& other : g.domains) {
+        if (other.domain == *host) {
+          r.failAt(dn, join(path, "domain"), "duplicate domain \"" + *host + "\"");
+          return;
+        }
+      }
+      d.domain = *host;
+      routingMode(r, e, path, d.mode);
+      g.domains.push_back(std::move(d));
     }
   }
 
@@ -1628,6 +1840,12 @@ class Builder {
       }
       if (r.ok()) {
         logging(r, root);
+      }
+      if (r.ok()) {
+        registrar(r, root);
+      }
+      if (r.ok()) {
+        routing(r, root);
       }
     }
     if (r.ok()) {
