@@ -137,6 +137,7 @@ enum Rule : std::size_t {
   kCountries,
   kMaxMessageBytes,
   kMethods,
+  kRegister,
   kInternalTargets,
   kSourceRequests,
   kRequests,
@@ -156,6 +157,7 @@ constexpr std::string_view kRuleSuffix[kRuleCount] = {
     ".countries",
     ".max_message_bytes",
     ".methods",
+    ".register",
     ".internal_targets",
     ".rate_limits.source_requests",
     ".rate_limits.requests",
@@ -178,6 +180,7 @@ struct CompiledPolicy {
   bool outbound = true;
   bool require_mutual_tls = true;
   StringSet methods;  // empty: all
+  bool register_allowed = false;
   // internal_targets by host: any user ("*@host"), or these users.
   struct Targets {
     bool any_user = false;
@@ -225,6 +228,7 @@ CompiledPolicy compilePolicy(const config::PartnerPolicy& p, std::string name, b
   for (const std::string& m : p.methods) {
     c.methods.insert(m);
   }
+  c.register_allowed = p.register_allowed;
   for (const std::string& t : p.internal_targets) {
     const std::size_t at = t.rfind('@');
     if (at == std::string::npos) {
@@ -486,6 +490,12 @@ Decision decideWith(const CompiledPolicy& c, const Context& ctx, std::string_vie
   // 9. methods (case-sensitive, RFC 3261 7.1)
   if (!c.methods.empty() && c.methods.find(ctx.method) == c.methods.end()) {
     Decision d = policyDeny(c, kMethods);
+    d.network = network_evidence;
+    return d;
+  }
+  // 9b. registration from a partner (issue 6): only where the partner's `register` allows it.
+  if (inbound && !c.register_allowed && ctx.method == "REGISTER") {
+    Decision d = policyDeny(c, kRegister);
     d.network = network_evidence;
     return d;
   }

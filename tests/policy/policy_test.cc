@@ -420,6 +420,25 @@ std::vector<Case> cases() {
          r.method = "PUBLISH";
        },
        {Verdict::Allow, 0, "", "partners[initech]", "initech", "198.51.100.0/26"}},
+      // 9b. registration from partners: refused unless `register = true`
+      {"register_refused_by_default",
+       none,
+       [](Request& r) {
+         r = initechUdp();
+         r.method = "REGISTER";
+       },
+       {Verdict::Deny, 0, "", "partners[initech].register", "initech", "198.51.100.0/26"}},
+      {"register_allowed_for_partner",
+       [](config::Config& c) { c.partners[1].policy.register_allowed = true; },
+       [](Request& r) {
+         r = initechUdp();
+         r.method = "REGISTER";
+       },
+       {Verdict::Allow, 0, "", "partners[initech]", "initech", "198.51.100.0/26"}},
+      {"register_checked_after_methods",
+       none,
+       [](Request& r) { r.method = "REGISTER"; },
+       {Verdict::Deny, 403, "Forbidden", "partners[globex].methods", "globex", "203.0.113.0/24"}},
       // 10. internal targets
       {"targets_user_not_listed",
        none,

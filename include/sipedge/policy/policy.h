@@ -27,6 +27,7 @@
 //     7. "partners[NAME].deny_countries" / ".countries"  source country (context.country)
 //     8. "partners[NAME].max_message_bytes"
 //     9. "partners[NAME].methods"
+//        "partners[NAME].register"     a REGISTER from a partner without `register = true`
 //    10. "partners[NAME].internal_targets"  the Request-URI's user@host
 //    11. "partners[NAME].rate_limits.source_requests" / ".requests" / ".source_dialogs" /
 //        ".dialogs"  (verdict Throttle)
