@@ -20,6 +20,7 @@ build=${FUZZ_BUILD_DIR:-build-fuzz}
 all_targets="sip_message sip_uri sip_stream_framer txn_fsm"
 all_targets+=" dns_answer dns_locator transport_received"
 all_targets+=" config_toml identity_values policy_decide decision_record"
+all_targets+=" registrar_request digest_values"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
@@ -61,6 +62,8 @@ dict_for() {
     dns_locator) echo "" ;;
     policy_decide) echo "" ;;  # structured input: choices, not text
     decision_record) echo "$repo/fuzz/dict/decision.dict" ;;
+    registrar_request) echo "$repo/fuzz/dict/registrar.dict" ;;
+    digest_values) echo "$repo/fuzz/dict/digest.dict" ;;
     config_toml) echo "$repo/fuzz/dict/toml.dict" ;;
     identity_values) echo "$repo/fuzz/dict/sip.dict" ;;
     *) echo "$repo/fuzz/dict/sip.dict" ;;

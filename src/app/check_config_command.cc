@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "settings.h"
+#include "sipedge/auth/ha1_table.h"
 #include "sipedge/config/config.h"
 #include "sipedge/config/lint.h"
 #include "sipedge/transport/tls.h"
@@ -223,6 +224,23 @@ class Checker {
     }
     if (!config_.logging.file.empty()) {
       writable("logging.file", config_.logging.file);
+    }
+    if (!config_.registrar.database.empty()) {
+      writable("registrar.database", config_.registrar.database);
+    }
+    if (config_.registrar.auth.enabled) {
+      const std::size_t before = errors_.size();
+      readable("registrar.auth.ha1_file", config_.registrar.auth.ha1_file);
+      if (errors_.size() == before) {
+        // The file's own errors carry its line and column.
+        if (auto table = auth::Ha1Table::load(config_.registrar.auth.ha1_file); !table) {
+          error("registrar.auth.ha1_file", table.error());
+        } else if (table->size() == 0) {
+          warn("registrar.auth.ha1_file",
+               "\"" + config_.registrar.auth.ha1_file +
+                   "\" has no credentials: every REGISTER will be refused");
+        }
+      }
     }
   }
 

@@ -114,4 +114,16 @@ struct PolicyCommandOptions {
 void addPolicyCommand(CLI::App& app, PolicyCommandOptions& opts);
 int runPolicyCommand(const PolicyCommandOptions& opts);
 
+// `sipedge bindings [AOR] (--config FILE | --database FILE) [--json]`: the location service's
+// bindings, read from its SQLite database. Exit 0 listed, 3 the AOR has none, 1 errors, 2 usage.
+struct BindingsCommandOptions {
+  std::string aor;
+  std::string config;
+  std::string database;
+  bool json = false;
+};
+
+void addBindingsCommand(CLI::App& app, BindingsCommandOptions& opts);
+int runBindingsCommand(const BindingsCommandOptions& opts);
+
 }  // namespace sipedge::app

@@ -61,6 +61,17 @@ std::string metricsText(const std::vector<WorkerSample>& samples) {
   m.counter("sipedge_policy_dropped_total",
             "Requests denied or throttled without an answer (deny_action / throttle_action drop)",
             sum([](const WorkerSample& s) { return s.b2bua.policy_dropped; }));
+  m.counter("sipedge_registrations_total", "REGISTER requests answered, by result",
+            sum([](const WorkerSample& s) { return s.b2bua.registrations; }), {{"result", "ok"}});
+  m.counter("sipedge_registrations_total", "REGISTER requests answered, by result",
+            sum([](const WorkerSample& s) { return s.b2bua.registrations_failed; }),
+            {{"result", "failed"}});
+  m.counter("sipedge_redirects_total", "Requests answered with a redirect (3xx)",
+            sum([](const WorkerSample& s) { return s.b2bua.redirects; }));
+  m.counter("sipedge_forked_total", "Requests sent to several registered contacts",
+            sum([](const WorkerSample& s) { return s.b2bua.forked; }));
+  m.counter("sipedge_fork_branches_total", "Client transactions of requests to registered contacts",
+            sum([](const WorkerSample& s) { return s.b2bua.branches; }));
   m.counter("sipedge_messages_total", "SIP messages",
             sum([](const WorkerSample& s) { return s.transport.messages_in; }),
             {{"direction", "in"}});

@@ -1,5 +1,7 @@
 #include "federation.h"
 
+#include <chrono>
+
 #include "sipedge/ops/metrics.h"
 
 namespace sipedge::app {
@@ -53,6 +55,35 @@ Result<std::unique_ptr<Federation>, std::string> Federation::create(const config
   }
   f->log_config_ = config.decision_log;
   f->policy_ = policy::Policy::compile(config);
+  f->registrar_ = config.registrar;
+  f->routing_ = config.routing;
+  const location::UnixSeconds now = std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+  if (config.registrar.database.empty()) {
+    f->location_ = location::makeMemoryStore();
+  } else {
+    location::SqliteSettings settings;
+    settings.path = config.registrar.database;
+    auto store = location::openSqliteStore(settings, now);
+    if (!store) {
+      return fail("registrar.database: " + store.error().message);
+    }
+    f->location_ = std::move(*store);
+  }
+  f->last_purge_ = now;
+  if (config.registrar.auth.enabled) {
+    auto table = auth::Ha1Table::load(config.registrar.auth.ha1_file);
+    if (!table) {
+      return fail("registrar.auth.ha1_file: " + table.error());
+    }
+    f->ha1_ = std::make_unique<auth::Ha1Table>(std::move(*table));
+    auto nonces = auth::NonceManager::create(config.registrar.auth.nonce_lifetime, 100000);
+    if (!nonces) {
+      return fail("registrar.auth: " + nonces.error());
+    }
+    f->nonces_ = std::move(*nonces);
+  }
   return f;
 }
 
@@ -99,13 +130,44 @@ std::string Federation::metricsText() const {
     m.counter("sipedge_decision_log_rotations_total", "Decision log rotations",
               static_cast<double>(s.rotations));
   }
+  if (location_) {
+    const location::StoreStats s = location_->stats();
+    m.gauge("sipedge_location_aors", "Addresses-of-record with at least one binding",
+            static_cast<double>(s.aors));
+    m.gauge("sipedge_location_bindings", "Registered contacts", static_cast<double>(s.bindings));
+    m.counter("sipedge_location_updates_total", "Registrations that changed the bindings",
+              static_cast<double>(s.updates));
+    m.counter("sipedge_location_purged_total", "Bindings removed because they expired",
+              static_cast<double>(s.purged));
+    m.counter("sipedge_location_persisted_total", "Binding sets written to the database",
+              static_cast<double>(s.persisted));
+    m.counter("sipedge_location_persist_errors_total", "Failed writes to the location database",
+              static_cast<double>(s.persist_errors));
+  }
+  if (nonces_) {
+    m.gauge("sipedge_digest_nonces_tracked", "Digest nonces in the replay table",
+            static_cast<double>(nonces_->tracked()));
+  }
   return m.str();
+}
+
+void Federation::purgeBindings(location::UnixSeconds now) {
+  if (!location_ || now - last_purge_ < registrar_.purge_interval.count() / 1000) {
+    return;
+  }
+  last_purge_ = now;
+  location_->purge(now);
 }
 
 void Federation::configure(b2bua::Settings& settings) {
   settings.policy = policy();
   settings.limiter = &limiter_;
   settings.decisions = log_.get();
+  settings.location = location_.get();
+  settings.registrar = registrar_;
+  settings.routing = routing_;
+  settings.ha1 = ha1_.get();
+  settings.nonces = nonces_.get();
   settings.country = [this](std::string_view ip) -> std::string {
     std::shared_ptr<const geo::Database> db = geo();
     return db ? db->country(ip) : std::string();

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   sipedge::app::addCheckConfigCommand(app, check_config_opts);
   sipedge::app::PolicyCommandOptions policy_opts;
   sipedge::app::addPolicyCommand(app, policy_opts);
+  sipedge::app::BindingsCommandOptions bindings_opts;
+  sipedge::app::addBindingsCommand(app, bindings_opts);
 
   try {
     app.parse(argc, argv);
@@ -48,6 +50,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("policy")) {
     return sipedge::app::runPolicyCommand(policy_opts);
+  }
+  if (app.got_subcommand("bindings")) {
+    return sipedge::app::runBindingsCommand(bindings_opts);
   }
   if (app.got_subcommand("responder")) {
     return sipedge::app::runResponderCommand(responder_opts);

@@ -159,6 +159,8 @@ void warnNotReloaded(const config::Config& old, const config::Config& next) {
       {"next_hop_health", old.next_hop_health != next.next_hop_health},
       {"b2bua", old.b2bua != next.b2bua},
       {"decision_log", old.decision_log != next.decision_log},
+      {"registrar", old.registrar != next.registrar},
+      {"routing", old.routing != next.routing},
   };
   for (const Section& s : sections) {
     if (s.changed) {
@@ -393,6 +395,7 @@ int runRunCommand(const RunCommandOptions& opts) {
     } else if (sig == 0 && watcher.poll()) {
       rotateCertificates(reload);
     }
+    (*federation)->purgeBindings(unixNow());
   }
   log::info("app", "{}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (admin_loop) {

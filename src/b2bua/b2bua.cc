@@ -9,116 +9,13 @@
 #include "sipedge/base/strings.h"
 #include "sipedge/sip/response.h"
 #include "sipedge/txn/branch.h"
+#include "state.h"
 
 namespace sipedge::b2bua {
 
-using transport::Destination;
-using transport::Inbound;
-using transport::Side;
-using txn::ClientTransactionId;
-using txn::ServerTransactionId;
+using namespace detail;  // NOLINT(google-build-using-namespace): this module's own helpers
 
-// ---- state ------------------------------------------------------------------------------------
-
-// One side of a dialog, seen from sipedge: what it needs to send requests on that leg.
-struct B2bua::Leg {
-  bool external = false;  // the peer is a partner
-  std::string call_id;
-  std::string local_tag;
-  std::string remote_tag;
-  std::string local_party;        // name-addr without tag that sipedge is on this leg
-  std::string remote_party;       // the peer's name-addr without tag
-  std::uint32_t local_cseq = 0;   // the last CSeq sipedge sent
-  std::uint32_t remote_cseq = 0;  // the last CSeq the peer sent
-  std::uint32_t invite_cseq = 0;  // the CSeq of the last INVITE on this leg (RAck, ACK)
-  std::string remote_target;      // the peer's Contact URI
-  std::vector<std::string> route_set;
-  Destination destination;  // where in-dialog requests go
-  std::string contact;      // sipedge's Contact on this leg
-};
-
-struct B2bua::Dialog {
-  enum class Kind : std::uint8_t { Invite, Subscription };
-  std::uint64_t id = 0;
-  Kind kind = Kind::Invite;
-  Leg ext;
-  Leg in;
-  bool confirmed = false;
-  bool terminating = false;
-  std::uint64_t initial_relay = 0;  // while the dialog-creating request is pending
-  // A 2xx to an INVITE that sipedge retransmits until the ACK (RFC 3261 13.3.1.4).
-  struct Pending2xx {
-    explicit Pending2xx(sip::Message m) : response(std::move(m)) {}
-    ServerTransactionId server;
-    sip::Message response;
-    bool to_external = false;
-    std::uint32_t cseq = 0;
-    Duration interval{};
-    Duration elapsed{};
-  };
-  std::unique_ptr<Pending2xx> pending_2xx;  // a Message is large: held only while it waits
-  TimerPtr retransmit_timer;
-  // The ACK sipedge sent on a leg for its last 2xx, re-sent when that 2xx is retransmitted. Only
-  // an ACK with a body (an SDP answer) is kept as text; one without is rebuilt from the leg.
-  std::string last_ack;
-  std::uint32_t last_ack_cseq = 0;
-  bool last_ack_external = false;
-  // The partner's domain (inbound: the From host; outbound: the target domain): in-dialog
-  // requests over TLS must come from a certificate that covers it.
-  std::string partner_domain;
-  bool strip_trust = true;
-  MonoTime created{};  // max_dialog_lifetime: checked by one sweep per worker, not a timer each
-  TimerPtr expiry;     // subscriptions
-  TimerPtr session;    // RFC 4028: no refresh within Session-Expires ends the call
-
-  Leg& leg(bool external) { return external ? ext : in; }
-};
-
-// A request relayed from a server transaction on one leg to client transactions on the other.
-struct B2bua::Relay {
-  explicit Relay(sip::Message m) : request(std::move(m)) {}
-  std::uint64_t key = 0;
-  ServerTransactionId server;
-  std::optional<ClientTransactionId> client;
-  sip::Message request;  // as received: responses to it are built from it
-  bool from_external = false;
-  std::uint64_t dialog = 0;
-  bool creates_dialog = false;
-  std::string server_tag;  // To-tag of sipedge's responses on the server side
-  // The request to send, rendered per target (Via and Contact depend on the listener used).
-  struct Outgoing {
-    std::string method;
-    std::string ruri;
-    std::string from;  // with tag
-    std::string to;    // with tag when in a dialog
-    std::string call_id;
-    std::uint32_t cseq = 0;
-    std::uint32_t max_forwards = 70;
-    bool contact = false;
-    std::vector<std::string> routes;
-    std::string headers;  // rendered "Name: value\r\n" lines that pass
-    std::string body;
-  } out;
-  std::vector<Destination> targets;
-  std::vector<std::size_t> hops;  // next-hop index per target (inbound), else empty
-  std::size_t attempt = 0;        // index into targets of the current try
-  bool got_provisional = false;
-  bool cancelled = false;
-  bool answered = false;  // a final response went to the server side
-  std::string partner_domain;
-  // The policy's allow decision, logged once the directory has answered (with the mapped
-  // identity) or when the relay ends before that.
-  std::unique_ptr<policy::DecisionRecord> decision;
-  bool strip_trust = true;  // inbound: P-Asserted-Identity, Privacy, ... from the partner dropped
-  dns::PendingQueryPtr dns;
-  Destination back;        // where requests to the requester go (its leg's destination)
-  TimerPtr attempt_timer;  // no response at all from this target in time: the next one
-};
-
-namespace {
-
-constexpr std::string_view kAllow =
-    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
+namespace detail {
 
 std::string_view transportToken(transport::Transport t) {
   switch (t) {
@@ -136,7 +33,6 @@ std::string contactFor(const transport::ViaAddress& via) {
   return fmt::format("<sip:{}:{}{}>", via.host, via.port, t);
 }
 
-// "display <uri>" without tag or other header parameters.
 std::string partyOf(const sip::NameAddr& na) {
   if (na.display.empty()) {
     return fmt::format("<{}>", na.uri.text);
@@ -172,7 +68,38 @@ std::string indexKey(std::string_view call_id, std::string_view tag) {
   return k;
 }
 
-// The headers of `m` that pass, rendered as lines.
+std::vector<std::string> routeSet(const sip::Message& m, bool reverse) {
+  std::vector<std::string> out;
+  for (const sip::NameAddr& rr : m.recordRoutes()) {
+    out.emplace_back(rr.text);
+  }
+  if (reverse) {
+    std::reverse(out.begin(), out.end());
+  }
+  return out;
+}
+
+std::optional<std::string> contactUri(const sip::Message& m) {
+  if (m.contacts().empty()) {
+    return std::nullopt;
+  }
+  return std::string(m.contacts().front().uri.text);
+}
+
+std::optional<identity::Aor> aorOf(const sip::Uri& uri) {
+  if (!uri.isSip() || uri.user.empty() || uri.host.empty()) {
+    return std::nullopt;
+  }
+  return identity::Aor{std::string(uri.user), toLower(uri.host)};
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr std::string_view kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
+
 // The headers a partner asserts identity or privacy with (issue 5's trust headers).
 bool isTrustHeader(const sip::Header& h) {
   if (h.id == sip::HeaderId::PAssertedIdentity) {
@@ -213,33 +140,6 @@ config::Transport configTransport(transport::Transport t) {
     case transport::Transport::Tls: return config::Transport::Tls;
   }
   return config::Transport::Udp;
-}
-
-// The route set of a dialog from the Record-Route of the message that set it up: in order for
-// the UAS, reversed for the UAC (RFC 3261 12.1).
-std::vector<std::string> routeSet(const sip::Message& m, bool reverse) {
-  std::vector<std::string> out;
-  for (const sip::NameAddr& rr : m.recordRoutes()) {
-    out.emplace_back(rr.text);
-  }
-  if (reverse) {
-    std::reverse(out.begin(), out.end());
-  }
-  return out;
-}
-
-std::optional<std::string> contactUri(const sip::Message& m) {
-  if (m.contacts().empty()) {
-    return std::nullopt;
-  }
-  return std::string(m.contacts().front().uri.text);
-}
-
-std::optional<identity::Aor> aorOf(const sip::Uri& uri) {
-  if (!uri.isSip() || uri.user.empty() || uri.host.empty()) {
-    return std::nullopt;
-  }
-  return identity::Aor{std::string(uri.user), toLower(uri.host)};
 }
 
 // Where requests to the sender of `in` go: its connection while it is open; over UDP its source
@@ -558,15 +458,23 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
     ~PendingDecision() { self.emit(record); }
   } pending{*this, nullptr};
   bool strip_trust = true;
+  const std::string claimed =
+      from_external && m.from() != nullptr ? toLower(m.from()->uri.host) : std::string();
   if (from_external) {
-    const std::string claimed = m.from() != nullptr ? toLower(m.from()->uri.host) : std::string();
     if (admit(id, in, true, claimed, pending.record, strip_trust) != Admission::Admitted) {
       return;
     }
+  } else if (m.method() == sip::Method::Register) {
+    handleRegister(id, in);  // the inside registers without a policy decision
+    return;
   } else if (!to_us) {
     if (admit(id, in, false, host, pending.record, strip_trust) != Admission::Admitted) {
       return;
     }
+  }
+  if (m.method() == sip::Method::Register) {
+    handleRegister(id, in);  // a partner the policy lets register (`register = true`)
+    return;
   }
   if (ruri.user.empty() && to_us) {
     if (m.method() == sip::Method::Options) {
@@ -584,14 +492,21 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
     reject(id, m, 483, "Too Many Hops");
     return;
   }
-  if (m.method() == sip::Method::Register) {
-    reject(id, m, 403, "Registration Not Allowed");
-    return;
-  }
   if (m.method() == sip::Method::Prack || m.method() == sip::Method::Bye ||
       m.method() == sip::Method::Update || m.method() == sip::Method::Notify) {
     reject(id, m, 481, "Call/Transaction Does Not Exist");
     return;
+  }
+  // Redirect mode (issue 6): the answer is a 3xx with the user's targets. From the inside it is
+  // logged as a decision of its own (partners' requests have their admission record).
+  const bool redirect = served && m.method() != sip::Method::Ack &&
+                        modeFor(host, from_external, claimed) == config::RoutingMode::Redirect;
+  if (redirect && !from_external && settings_.decisions != nullptr) {
+    policy::Decision d;
+    d.verdict = policy::Verdict::Redirect;
+    d.rule = "routing.redirect";
+    pending.record =
+        std::make_unique<policy::DecisionRecord>(recordOf(in, d, policy::Direction::Inbound, {}));
   }
   const Destination back = backTo(in);
   auto relay = std::make_unique<Relay>(std::move(in.message));
@@ -603,6 +518,7 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
   relay->back = back;
   relay->decision = std::move(pending.record);
   relay->strip_trust = strip_trust;
+  relay->redirect = redirect;
   if (from_external) {
     ++stats_.inbound_requests;
     if (!served) {
@@ -613,6 +529,10 @@ void B2bua::handleOutOfDialog(ServerTransactionId id, Inbound&& in) {
   } else {
     ++stats_.outbound_requests;
     if (served) {
+      if (redirect) {
+        inbound(id, std::move(relay));  // mapped like a partner's request, then redirected
+        return;
+      }
       reject(id, relay->request, settings_.not_found_status);
       return;
     }
@@ -681,6 +601,15 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     return;  // cancelled meanwhile
   }
   Relay& relay = *it->second;
+  if (relay.redirect) {
+    if (a.status == identity::Status::Found) {
+      redirect(relay, a);
+      return;
+    }
+    if (!relay.from_external) {
+      relay.decision.reset();  // no redirect happened: the 404 or 503 is not a decision
+    }
+  }
   if (relay.decision) {
     if (a.status == identity::Status::Found) {
       relay.decision->mapped = a.identity.str();
@@ -768,10 +697,20 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     dialogs_[did] = std::move(d);
     ++stats_.dialogs_created;
   }
+  if (relay.from_external && settings_.routing.use_location) {
+    // Registered users are reached at their contacts (forking), before the next hops.
+    if (auto bindings = bindingsFor(relay, a); !bindings.empty()) {
+      addBranches(relay, bindings);
+    }
+  }
   sendFirst(relay);
 }
 
 void B2bua::sendFirst(Relay& relay) {
+  if (!relay.branches.empty()) {
+    startBranches(relay);
+    return;
+  }
   if (relay.from_external) {
     for (std::size_t i : next_hops_.candidates(random_)) {
       relay.targets.push_back(next_hops_.hop(i).destination);
@@ -858,50 +797,77 @@ void B2bua::resolvePartner(Relay& relay, const std::string& domain) {
   });
 }
 
+std::optional<B2bua::Sent> B2bua::sendRequest(Relay& relay, const Destination& dest,
+                                              std::string_view ruri,
+                                              const std::vector<std::string>& routes) {
+  auto via = sender_.viaFor(dest);
+  if (!via) {
+    return std::nullopt;
+  }
+  const Relay::Outgoing& out = relay.out;
+  std::string text;
+  text.reserve(512 + out.headers.size() + out.body.size());
+  text += fmt::format("{} {} SIP/2.0\r\n", out.method, ruri);
+  text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
+                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
+  text += fmt::format("Max-Forwards: {}\r\n", out.max_forwards);
+  for (const std::string& route : routes) {
+    sip::appendHeader(text, "Route", route);
+  }
+  sip::appendHeader(text, "From", out.from);
+  sip::appendHeader(text, "To", out.to);
+  sip::appendHeader(text, "Call-ID", out.call_id);
+  text += fmt::format("CSeq: {} {}\r\n", out.cseq, out.method);
+  Sent sent;
+  if (out.contact) {
+    sent.contact = contactFor(*via);
+    sip::appendHeader(text, "Contact", sent.contact);
+  }
+  text += out.headers;
+  text += fmt::format("Content-Length: {}\r\n\r\n", out.body.size());
+  text += out.body;
+  auto message = sip::parseMessage(text, sip::ParseOptions{});
+  if (!message) {
+    answer(relay, 500, "Cannot Build Request");
+    return std::nullopt;
+  }
+  txn::RequestOptions options;
+  options.proxy_timer_c = message->method() == sip::Method::Invite;
+  auto id = layer().request(std::move(*message), dest, options);
+  if (!id) {
+    return std::nullopt;
+  }
+  sent.id = *id;
+  by_client_[id->value] = relay.key;
+  return sent;
+}
+
+void B2bua::setServerContact(Relay& relay) {
+  if (relay.dialog == 0) {
+    return;
+  }
+  auto dit = dialogs_.find(relay.dialog);
+  if (dit == dialogs_.end()) {
+    return;
+  }
+  Leg& server_leg = dit->second->leg(relay.from_external);
+  if (server_leg.contact.empty()) {
+    // sipedge's Contact toward the side that sent the request: the address it came to.
+    if (auto back_via = sender_.viaFor(server_leg.destination)) {
+      server_leg.contact = contactFor(*back_via);
+    }
+  }
+}
+
 void B2bua::tryNextTarget(Relay& relay) {
-  while (relay.attempt < relay.targets.size()) {
+  while (relay.attempt < relay.targets.size() && !relay.answered) {
     const Destination& dest = relay.targets[relay.attempt];
-    auto via = sender_.viaFor(dest);
-    if (!via) {
+    auto sent = sendRequest(relay, dest, relay.out.ruri, relay.out.routes);
+    if (!sent) {
       ++relay.attempt;
       continue;
     }
-    const Relay::Outgoing& out = relay.out;
-    std::string text;
-    text.reserve(512 + out.headers.size() + out.body.size());
-    text += fmt::format("{} {} SIP/2.0\r\n", out.method, out.ruri);
-    text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
-                        via->host, via->port, txn::makeBranch(settings_.worker, random_));
-    text += fmt::format("Max-Forwards: {}\r\n", out.max_forwards);
-    for (const std::string& route : out.routes) {
-      sip::appendHeader(text, "Route", route);
-    }
-    sip::appendHeader(text, "From", out.from);
-    sip::appendHeader(text, "To", out.to);
-    sip::appendHeader(text, "Call-ID", out.call_id);
-    text += fmt::format("CSeq: {} {}\r\n", out.cseq, out.method);
-    std::string contact;
-    if (out.contact) {
-      contact = contactFor(*via);
-      sip::appendHeader(text, "Contact", contact);
-    }
-    text += out.headers;
-    text += fmt::format("Content-Length: {}\r\n\r\n", out.body.size());
-    text += out.body;
-    auto message = sip::parseMessage(text, sip::ParseOptions{});
-    if (!message) {
-      answer(relay, 500, "Cannot Build Request");
-      break;
-    }
-    txn::RequestOptions options;
-    options.proxy_timer_c = message->method() == sip::Method::Invite;
-    auto id = layer().request(std::move(*message), dest, options);
-    if (!id) {
-      answer(relay, 503, {}, {{"Retry-After", "5"}});
-      break;
-    }
-    relay.client = *id;
-    by_client_[id->value] = relay.key;
+    relay.client = sent->id;
     if (!relay.hops.empty() && relay.attempt + 1 < relay.targets.size()) {
       if (!relay.attempt_timer) {
         const std::uint64_t key = relay.key;
@@ -916,23 +882,10 @@ void B2bua::tryNextTarget(Relay& relay) {
       if (dit != dialogs_.end() && !dit->second->confirmed) {
         Leg& leg = dit->second->leg(!relay.from_external);
         leg.destination = dest;
-        leg.contact = contact;
+        leg.contact = sent->contact;
       }
     }
-    if (relay.dialog != 0) {
-      auto dit = dialogs_.find(relay.dialog);
-      if (dit != dialogs_.end()) {
-        Leg& server_leg = dit->second->leg(relay.from_external);
-        if (server_leg.contact.empty()) {
-          // sipedge's Contact toward the side that sent the request: the address it came to.
-          Destination back = server_leg.destination;
-          auto back_via = sender_.viaFor(back);
-          if (back_via) {
-            server_leg.contact = contactFor(*back_via);
-          }
-        }
-      }
-    }
+    setServerContact(relay);
     return;
   }
   // No target could be tried.
@@ -1175,6 +1128,16 @@ void B2bua::onResponse(ClientTransactionId id, txn::ClientResponse&& response) {
     return;
   }
   Relay& relay = *rit->second;
+  if (!relay.branches.empty()) {
+    for (std::size_t i = 0; i < relay.branches.size(); ++i) {
+      if (relay.branches[i].client && relay.branches[i].client->value == id.value) {
+        onBranchResponse(relay, i, std::move(response));
+        return;
+      }
+    }
+    by_client_.erase(it);
+    return;
+  }
   const sip::Message& m = response.message();
   const int status = m.statusCode();
   if (relay.attempt_timer && response.origin == txn::ResponseOrigin::Peer) {
@@ -1378,6 +1341,9 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
     }
   }
   by_server_.erase(server);
+  if (branchesPending(relay)) {
+    return;  // forking: the other branches' ends (a late 2xx to hang up) still come here
+  }
   relays_.erase(key);
 }
 
@@ -1552,6 +1518,10 @@ void B2bua::onCancelled(ServerTransactionId invite, const Inbound&) {
       dit->second->terminating = true;
     }
   }
+  if (!relay.branches.empty()) {
+    cancelForking(relay);
+    return;
+  }
   if (relay.client) {
     (void)layer().cancel(*relay.client);
     return;  // the relay ends with the client transaction's final response
@@ -1592,6 +1562,10 @@ void B2bua::hangUp(Dialog& dialog) {
         answer(r, 487);
       }
       r.cancelled = true;
+      if (!r.branches.empty()) {
+        cancelForking(r);
+        return;
+      }
       if (r.client) {
         (void)layer().cancel(*r.client);
         return;
@@ -1626,6 +1600,9 @@ void B2bua::endDialog(std::uint64_t id) {
   Dialog& d = *it->second;
   dialog_index_.erase(indexKey(d.ext.call_id, d.ext.local_tag));
   dialog_index_.erase(indexKey(d.in.call_id, d.in.local_tag));
+  for (const std::string& tag : d.fork_tags) {
+    dialog_index_.erase(indexKey(d.ext.call_id, tag));  // forking: the requester is a partner
+  }
   // Timers may be the caller (expiry, session): free the dialog after this dispatch.
   std::unique_ptr<Dialog> doomed = std::move(it->second);
   dialogs_.erase(it);

@@ -148,10 +148,9 @@ std::string joinPath(const std::string& dir, const std::string& file) {
 }
 
 constexpr std::string_view kRootKeys[] = {
-    "include", "server",     "listeners", "tls",          "limits",    "txn",
-    "dns",     "federation", "partners",  "directory",    "next_hops", "next_hop_health",
-    "b2bua",   "admin",      "geoip",     "decision_log", "logging",   "registrar",
-    "routing"};
+    "include",    "server",       "listeners", "tls",       "limits",          "txn",   "dns",
+    "federation", "partners",     "directory", "next_hops", "next_hop_health", "b2bua", "admin",
+    "geoip",      "decision_log", "logging",   "registrar", "routing"};
 
 bool isRootKey(std::string_view key) {
   return std::find(std::begin(kRootKeys), std::end(kRootKeys), key) != std::end(kRootKeys);
@@ -561,32 +560,55 @@ constexpr std::string_view kFederationKeys[] = {"mode", "blocked_domains", "unkn
                                                 "unknown_status", "default"};
 constexpr std::string_view kIncludedFederationKeys[] = {"blocked_domains"};
 // PartnerPolicy: [federation.default], and flat in [[partners]] (kPartnerKeys repeats them).
-constexpr std::string_view kPolicyKeys[] = {
-    "direction",   "methods",           "internal_targets", "require_mutual_tls",
-    "networks",    "deny_networks",     "countries",        "deny_countries",
-    "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
-    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after",
-    "register",    "mode"};
-constexpr std::string_view kPartnerKeys[] = {
-    "name",        "domains",           "address",          "transport",
-    "direction",   "methods",           "internal_targets", "require_mutual_tls",
-    "networks",    "deny_networks",     "countries",        "deny_countries",
-    "rate_limits", "max_message_bytes", "trust_headers",    "deny_action",
-    "deny_status", "throttle_action",   "throttle_status",  "throttle_retry_after",
-    "register",    "mode"};
+constexpr std::string_view kPolicyKeys[] = {"direction",        "methods",
+                                            "internal_targets", "require_mutual_tls",
+                                            "networks",         "deny_networks",
+                                            "countries",        "deny_countries",
+                                            "rate_limits",      "max_message_bytes",
+                                            "trust_headers",    "deny_action",
+                                            "deny_status",      "throttle_action",
+                                            "throttle_status",  "throttle_retry_after",
+                                            "register",         "mode"};
+constexpr std::string_view kPartnerKeys[] = {"name",
+                                             "domains",
+                                             "address",
+                                             "transport",
+                                             "direction",
+                                             "methods",
+                                             "internal_targets",
+                                             "require_mutual_tls",
+                                             "networks",
+                                             "deny_networks",
+                                             "countries",
+                                             "deny_countries",
+                                             "rate_limits",
+                                             "max_message_bytes",
+                                             "trust_headers",
+                                             "deny_action",
+                                             "deny_status",
+                                             "throttle_action",
+                                             "throttle_status",
+                                             "throttle_retry_after",
+                                             "register",
+                                             "mode"};
 constexpr std::string_view kRateLimitsKeys[] = {"requests", "dialogs", "source_requests",
                                                 "source_dialogs"};
 constexpr std::string_view kRateKeys[] = {"per_second", "burst"};
 constexpr std::string_view kGeoIpKeys[] = {"database"};
-constexpr std::string_view kRegistrarKeys[] = {
-    "enabled",  "default_expires", "min_expires", "max_expires", "max_contacts",
-    "database", "purge_interval",  "third_party", "auth"};
+constexpr std::string_view kRegistrarKeys[] = {"enabled",        "default_expires", "min_expires",
+                                               "max_expires",    "max_contacts",    "database",
+                                               "purge_interval", "third_party",     "auth"};
 constexpr std::string_view kThirdPartyKeys[] = {"registrant", "aors"};
 constexpr std::string_view kRegistrarAuthKeys[] = {"realm", "ha1_file", "algorithms",
                                                    "nonce_lifetime"};
-constexpr std::string_view kRoutingKeys[] = {
-    "mode",            "use_location",      "fork",    "branch_timeout",
-    "redirect_status", "redirect_location", "redirect_directory", "domains"};
+constexpr std::string_view kRoutingKeys[] = {"mode",
+                                             "use_location",
+                                             "fork",
+                                             "branch_timeout",
+                                             "redirect_status",
+                                             "redirect_location",
+                                             "redirect_directory",
+                                             "domains"};
 constexpr std::string_view kRoutingDomainKeys[] = {"domain", "mode"};
 constexpr std::string_view kDecisionLogKeys[] = {"path", "max_file_bytes", "keep_files",
                                                  "flush_interval", "queue_records"};
@@ -1090,9 +1112,10 @@ class Builder {
         const std::string path = indexed(join(p, "third_party"), i);
         const toml::node& n = *list->get(i);
         if (!n.is_table()) {
-          r.failAt(n, path,
-                   R"(expected a table like { registrant = "admin@example.com", aors = ["*@example.com"] }, got )" +
-                       typeName(n));
+          r.failAt(
+              n, path,
+              R"(expected a table like { registrant = "admin@example.com", aors = ["*@example.com"] }, got )" +
+                  typeName(n));
           return;
         }
         const toml::table& e = *n.as_table();
@@ -1106,8 +1129,8 @@ class Builder {
         RegistrarConfig::ThirdParty entry;
         std::vector<std::string> registrant;
         const toml::node& rn = *e.get("registrant");
-        const std::string* rs = r.stringOf(rn, join(path, "registrant"),
-                                           R"(an address like "admin@example.com")");
+        const std::string* rs =
+            r.stringOf(rn, join(path, "registrant"), R"(an address like "admin@example.com")");
         if (rs == nullptr || !internalTarget(r, rn, join(path, "registrant"), *rs, registrant)) {
           return;
         }
@@ -1131,7 +1154,8 @@ class Builder {
     g.auth.enabled = true;
     g.auth.realm = config_.server.domains.empty() ? "" : config_.server.domains.front();
     r.string(*a, "realm", ap, g.auth.realm);
-    if (r.ok() && (g.auth.realm.empty() || g.auth.realm.find_first_of("\"\r\n") != std::string::npos)) {
+    if (r.ok() &&
+        (g.auth.realm.empty() || g.auth.realm.find_first_of("\"\r\n") != std::string::npos)) {
       r.failAt(*a->get("realm"), join(ap, "realm"),
                "expected a realm like \"example.com\" (no quotes or line breaks), got \"" +
                    g.auth.realm + "\"");

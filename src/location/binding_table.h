@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,14 +14,19 @@
 
 namespace sipedge::location {
 
+// Lets unordered maps keyed by std::string be searched with a std::string_view.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class BindingTable {
  public:
   std::vector<Binding> lookup(std::string_view aor, UnixSeconds now) const;
   // Store::update's semantics. Returns the AOR's new set (empty: the AOR was removed) when
-  // `change` returned true, nullopt when it returned false.
-  std::optional<std::vector<Binding>> update(
-      std::string_view aor, UnixSeconds now,
-      const std::function<bool(std::vector<Binding>&)>& change);
+  // `change` returned true, valid until the next edit; nullptr when it returned false.
+  const std::vector<Binding>* update(std::string_view aor, UnixSeconds now,
+                                     const std::function<bool(std::vector<Binding>&)>& change);
   std::vector<Binding> all(UnixSeconds now) const;
   std::size_t purge(UnixSeconds now);
   // Adds loaded bindings (any order, any AORs), keeping each AOR's list sorted.
@@ -31,11 +35,7 @@ class BindingTable {
   void addStats(StoreStats& stats) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::vector<Binding>, Hash, std::equal_to<>> aors_;
+  std::unordered_map<std::string, std::vector<Binding>, StringHash, std::equal_to<>> aors_;
   std::uint64_t bindings_ = 0;
   std::uint64_t updates_ = 0;
   std::uint64_t purged_ = 0;

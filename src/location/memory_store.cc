@@ -34,9 +34,10 @@ std::vector<Binding> BindingTable::lookup(std::string_view aor, UnixSeconds now)
   return out;
 }
 
-std::optional<std::vector<Binding>> BindingTable::update(
+const std::vector<Binding>* BindingTable::update(
     std::string_view aor, UnixSeconds now,
     const std::function<bool(std::vector<Binding>&)>& change) {
+  static const std::vector<Binding> kRemoved;
   auto it = aors_.find(aor);
   std::vector<Binding> edited;
   if (it != aors_.end()) {
@@ -44,7 +45,7 @@ std::optional<std::vector<Binding>> BindingTable::update(
     appendUnexpired(it->second, now, edited);
   }
   if (!change(edited)) {
-    return std::nullopt;
+    return nullptr;
   }
   ++updates_;
   // What `change` added already expired (an Expires of 0 left in) is dropped as well.
@@ -63,12 +64,13 @@ std::optional<std::vector<Binding>> BindingTable::update(
     if (it != aors_.end()) {
       aors_.erase(it);
     }
-  } else if (it != aors_.end()) {
-    it->second = edited;
-  } else {
-    aors_.emplace(std::string(aor), edited);
+    return &kRemoved;
   }
-  return edited;
+  if (it != aors_.end()) {
+    it->second = std::move(edited);
+    return &it->second;
+  }
+  return &aors_.emplace(std::string(aor), std::move(edited)).first->second;
 }
 
 std::vector<Binding> BindingTable::all(UnixSeconds now) const {

@@ -32,10 +32,16 @@
 #include "sipedge/base/time.h"
 #include "sipedge/dns/resolver.h"
 #include "sipedge/identity/directory.h"
+#include "sipedge/location/location.h"
 #include "sipedge/policy/decision_record.h"
 #include "sipedge/policy/policy.h"
 #include "sipedge/transport/sender.h"
 #include "sipedge/txn/layer.h"
+
+namespace sipedge::auth {
+class Ha1Table;
+class NonceManager;
+}  // namespace sipedge::auth
 
 namespace sipedge::b2bua {
 
@@ -69,6 +75,16 @@ struct Settings {
   policy::RateLimiter* limiter = nullptr;
   policy::DecisionSink* decisions = nullptr;
   std::function<std::string(std::string_view ip)> country;
+  // Registrar, location service, redirect and forking (issue 6). `location` is shared by the
+  // workers; null: REGISTER is refused (403) and routing never consults bindings. `ha1` and
+  // `nonces` (shared) are needed when registrar.auth.enabled. `unix_now_ms` is the wall clock in
+  // Unix milliseconds (bindings outlive a restart; nonces carry it); empty: the system clock.
+  location::Store* location = nullptr;
+  config::RegistrarConfig registrar;
+  config::RoutingConfig routing;
+  const auth::Ha1Table* ha1 = nullptr;
+  auth::NonceManager* nonces = nullptr;
+  std::function<std::int64_t()> unix_now_ms;
 };
 
 struct Stats {
@@ -86,7 +102,12 @@ struct Stats {
   std::uint64_t policy_allowed = 0;    // policy decisions by verdict
   std::uint64_t policy_denied = 0;
   std::uint64_t policy_throttled = 0;
-  std::uint64_t policy_dropped = 0;  // denied or throttled without an answer
+  std::uint64_t policy_dropped = 0;        // denied or throttled without an answer
+  std::uint64_t registrations = 0;         // REGISTERs answered 200
+  std::uint64_t registrations_failed = 0;  // REGISTERs answered with a failure (401 included)
+  std::uint64_t redirects = 0;             // requests answered with a 3xx (redirect mode)
+  std::uint64_t forked = 0;                // requests sent to several registered contacts
+  std::uint64_t branches = 0;              // client transactions of forked requests
 };
 
 class B2bua final : public txn::TransactionUser {
@@ -145,6 +166,38 @@ class B2bua final : public txn::TransactionUser {
                                   policy::Direction direction, std::string_view country);
   void emit(std::unique_ptr<policy::DecisionRecord>& record);
 
+  // registrar and redirect (register.cc)
+  void handleRegister(txn::ServerTransactionId id, const transport::Inbound& in);
+  config::RoutingMode modeFor(std::string_view domain, bool from_external,
+                              std::string_view partner_domain) const;
+  // The registered contacts of the mapped identity, else of the Request-URI's AOR.
+  std::vector<location::Binding> bindingsFor(const Relay& relay, const identity::Answer& a);
+  void redirect(Relay& relay, const identity::Answer& a);
+  std::int64_t unixNowMs() const;
+  location::UnixSeconds unixNow() const { return unixNowMs() / 1000; }
+
+  // forking (forking.cc)
+  // Turns the relay's request into one branch per binding (false: none can be reached).
+  bool addBranches(Relay& relay, const std::vector<location::Binding>& bindings);
+  void startBranch(Relay& relay, std::size_t index);
+  void startBranches(Relay& relay);
+  // Cancels every pending branch (CANCEL from the requester, a hang-up); may end the relay.
+  void cancelForking(Relay& relay);
+  static bool branchesPending(const Relay& relay);
+  void onBranchResponse(Relay& relay, std::size_t index, txn::ClientResponse&& response);
+  void onBranchTimeout(std::uint64_t relay_key);
+  void cancelOtherBranches(Relay& relay, std::size_t keep);
+  void finishForking(Relay& relay);
+  void ackAndBye(Relay& relay, std::size_t index, const sip::Message& response);
+  // Sends the relay's request (relay.out) to `dest` with that Request-URI and Route set: a new
+  // client transaction, or nullopt (the reason answered already when `answer_errors`).
+  struct Sent {
+    txn::ClientTransactionId id;
+    std::string contact;  // sipedge's Contact in it ("" when the method has none)
+  };
+  std::optional<Sent> sendRequest(Relay& relay, const transport::Destination& dest,
+                                  std::string_view ruri, const std::vector<std::string>& routes);
+
   // new requests
   void handleOutOfDialog(txn::ServerTransactionId id, transport::Inbound&& in);
   void inbound(txn::ServerTransactionId id, std::unique_ptr<Relay> relay);
@@ -156,6 +209,8 @@ class B2bua final : public txn::TransactionUser {
   void dropRelay(Relay& relay, bool end_dialog);
   void sendFirst(Relay& relay);
   void tryNextTarget(Relay& relay);
+  // The dialog's server-side leg gets sipedge's Contact toward the requester (once).
+  void setServerContact(Relay& relay);
   void onAttemptTimeout(std::uint64_t relay_key);
   void resolvePartner(Relay& relay, const std::string& domain);
 

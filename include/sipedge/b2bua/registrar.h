@@ -15,9 +15,9 @@
 //   400 "Not A REGISTER Request", "Missing To", "Missing From", "Missing Call-ID",
 //       "Missing CSeq", "Request-URI Must Not Have A User Part",
 //       "Wildcard Contact Must Be Alone", "Wildcard Contact Requires Expires: 0",
-//       "Invalid Contact Expires", "Invalid Contact q Value", "Invalid reg-id",
-//       "Multiple Contacts With reg-id"; a malformed Expires, Require or Path header: the
-//       ParseError's reason() ("Bad header value: ...").
+//       "Invalid Contact Expires", "Invalid Contact q Value", "Invalid +sip.instance",
+//       "Invalid reg-id", "Multiple Contacts With reg-id"; a malformed Expires, Require or Path
+//       header: the ParseError's reason() ("Malformed header (Expires): expected digits").
 //   403 "Third-Party Registration Not Allowed", "Too Many Contacts"
 //   404 "Domain Not Served" (Request-URI), "Address-Of-Record Not In Domain" (To of another
 //       domain), "Address-Of-Record Must Have A User Part" (To without a user)
@@ -60,21 +60,21 @@ struct RegisterSource {
 
 // One Contact of the REGISTER, checked.
 struct ContactPlan {
-  std::string uri;              // the Contact URI as written, without < > or header parameters
-  std::uint32_t expires = 0;    // granted seconds (within [min, max]); 0 removes the binding
-  std::uint16_t q = 1000;       // q x 1000; 1000 when absent
-  std::string instance;         // +sip.instance without its quotes, or ""
-  std::uint32_t reg_id = 0;     // reg-id (1..2^31-1), 0: none (also when there is no instance)
+  std::string uri;            // the Contact URI as written, without < > or header parameters
+  std::uint32_t expires = 0;  // granted seconds (within [min, max]); 0 removes the binding
+  std::uint16_t q = 1000;     // q x 1000; 1000 when absent
+  std::string instance;       // +sip.instance without its quotes, or ""
+  std::uint32_t reg_id = 0;   // reg-id (1..2^31-1), 0: none (also when there is no instance)
   bool operator==(const ContactPlan&) const = default;
 };
 
 // What a REGISTER asks for, independent of the message it came from.
 struct RegisterPlan {
-  std::string aor;       // the To AOR, "user@host" (host lower case): the store key
-  std::string from_aor;  // the From AOR, same form; "" when From is not a SIP URI with a user
-  std::string domain;    // the Request-URI host, lower case (a served domain)
-  bool wildcard = false;               // Contact: * (with Expires: 0): remove every binding
-  std::vector<ContactPlan> contacts;   // in request order; empty and !wildcard: a query
+  std::string aor;        // the To AOR, "user@host" (host lower case): the store key
+  std::string from_aor;   // the From AOR, same form; "" when From is not a SIP URI with a user
+  std::string domain;     // the Request-URI host, lower case (a served domain)
+  bool wildcard = false;  // Contact: * (with Expires: 0): remove every binding
+  std::vector<ContactPlan> contacts;  // in request order; empty and !wildcard: a query
   std::string call_id;
   std::uint32_t cseq = 0;
   std::vector<std::string> path;  // Path values (RFC 3327), first to last, each "<uri>[;params]"

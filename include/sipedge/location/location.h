@@ -66,7 +66,8 @@ class Store {
   // Runs `change` on the AOR's unexpired bindings (sortForUse order) under the store's lock.
   // When it returns true, the edited list becomes the AOR's bindings (an empty list removes the
   // AOR) and is persisted asynchronously; false leaves them as they were. `change` must not call
-  // the store.
+  // the store. The store sets each kept binding's `aor` to `aor`, drops those that have expired
+  // at `now` (an Expires of 0 left in the list), and sorts the rest (sortForUse).
   virtual void update(std::string_view aor, UnixSeconds now,
                       const std::function<bool(std::vector<Binding>&)>& change) = 0;
   // Every unexpired binding, by AOR then sortForUse order.
@@ -81,9 +82,12 @@ class Store {
 std::unique_ptr<Store> makeMemoryStore();
 
 struct SqliteSettings {
-  std::string path;                 // the database file; created when missing
-  Duration flush_interval{100};     // the writer commits queued changes at least this often
-  std::size_t max_queued = 100000;  // AOR sets waiting for the writer; more are dropped, counted
+  std::string path;              // the database file; created when missing
+  Duration flush_interval{100};  // the writer commits queued changes at least this often
+  // AOR sets waiting for the writer. A new AOR past this is not queued (queue_dropped): memory
+  // has its bindings, the database keeps its previous ones until the AOR's next update.
+  std::size_t max_queued = 100000;
+  Duration busy_timeout{5000};  // how long a write waits for another process's lock
 };
 
 // The embedded default: bindings in memory, persisted to SQLite (WAL mode) by a writer thread.
