@@ -9,9 +9,14 @@
 // - The first 2xx wins: the requester gets it (with that branch's tag) and every other branch is
 //   cancelled; a later 2xx from another branch is acknowledged and hung up (ackAndBye).
 // - A 6xx stops the search: the pending branches are cancelled and no new one starts.
-// - Otherwise, when every branch has ended, the best failure goes back (16.7: 6xx, then the
-//   lowest class, with 408 and 487 last among the 4xx). No response at all: 480.
-// - The relay lives until every branch has ended, so that late 2xx are still acknowledged.
+// - Otherwise, when no branch is left to wait for, the best failure goes back (16.7: 6xx, then
+//   the lowest class, with 408 and 487 last among the 4xx). No response at all: 480.
+// - A branch given up (cancelled, or sequential and silent past branch_timeout) is "abandoned":
+//   the search no longer waits for it, but its transaction runs on (the CANCEL goes out once it
+//   sends a provisional; silence ends in timer B), so that a late 2xx still reaches the relay.
+//   If the requester has its answer by then, that 2xx is ACKed and BYEd (multiple 2xx, RFC 3261
+//   16.7 point 4 as a B2BUA does it); otherwise it wins like any other.
+// - The relay lives until every branch has ended.
 
 #include <algorithm>
 
@@ -96,8 +101,14 @@ std::optional<Destination> destinationOf(const location::Binding& b) {
   return d;
 }
 
+// Its transaction has not ended (the relay must stay).
 bool pending(const B2bua::Relay::Branch& b) {
   return b.started && !b.done;
+}
+
+// The search waits for it.
+bool active(const B2bua::Relay::Branch& b) {
+  return pending(b) && !b.abandoned;
 }
 
 }  // namespace
@@ -170,12 +181,12 @@ void B2bua::startBranches(Relay& relay) {
     if (relay.answered && !relay.branches[i].done) {
       break;  // (sendRequest answered 500: nothing more to try)
     }
-    if (relay.sequential && pending(relay.branches[i])) {
+    if (relay.sequential && active(relay.branches[i])) {
       return;
     }
   }
   if (relays_.count(key) != 0 &&
-      std::none_of(relay.branches.begin(), relay.branches.end(), pending)) {
+      std::none_of(relay.branches.begin(), relay.branches.end(), active)) {
     finishForking(relay);
   }
 }
@@ -194,8 +205,8 @@ void B2bua::onBranchResponse(Relay& relay, std::size_t index, txn::ClientRespons
   }
   if (status < 200) {
     b.provisional = true;
-    if (relay.answered || relay.cancelled) {
-      return;
+    if (b.abandoned || relay.answered || relay.cancelled) {
+      return;  // (a cancelled branch's CANCEL goes out now, sent by the layer)
     }
     relay.got_provisional = true;
     if (dialog != nullptr && relay.creates_dialog) {
@@ -207,9 +218,10 @@ void B2bua::onBranchResponse(Relay& relay, std::size_t index, txn::ClientRespons
     relayResponse(relay, std::move(response));
     return;
   }
+  const bool was_active = !b.abandoned;
   b.done = true;
   by_client_.erase(b.client->value);
-  if (relay.sequential && relay.attempt_timer) {
+  if (relay.sequential && was_active && relay.attempt_timer) {
     relay.attempt_timer->disable();
   }
   const std::uint64_t key = relay.key;
@@ -245,7 +257,7 @@ void B2bua::onBranchResponse(Relay& relay, std::size_t index, txn::ClientRespons
     startBranches(relay);
     return;
   }
-  if (std::none_of(relay.branches.begin(), relay.branches.end(), pending)) {
+  if (std::none_of(relay.branches.begin(), relay.branches.end(), active)) {
     finishForking(relay);
   }
 }
@@ -257,16 +269,15 @@ void B2bua::onBranchTimeout(std::uint64_t relay_key) {
   }
   Relay& relay = *it->second;
   for (Relay::Branch& b : relay.branches) {
-    if (!pending(b)) {
+    if (!active(b)) {
       continue;
     }
+    (void)layer().cancel(*b.client);
     if (b.provisional) {
-      (void)layer().cancel(*b.client);  // its 487 (or 2xx) ends it and starts the next one
-      return;
+      return;  // its 487 (or a 2xx) ends it and starts the next one
     }
-    // Not a word from it: leave its transaction to time out unheard and go on.
-    b.done = true;
-    by_client_.erase(b.client->value);
+    // Not a word from it: go on; its transaction runs on for a late answer.
+    b.abandoned = true;
   }
   startBranches(relay);
 }
@@ -285,12 +296,10 @@ void B2bua::cancelOtherBranches(Relay& relay, std::size_t keep) {
     if (b.done) {
       continue;
     }
-    if (b.provisional) {
-      (void)layer().cancel(*b.client);  // its final response (487, or a 2xx) still comes
-    } else {
-      b.done = true;  // silent so far: forgotten; its transaction times out unheard
-      by_client_.erase(b.client->value);
-    }
+    // Its final response (487, a 2xx that crossed the CANCEL, or timer B's 408 when it never
+    // answers: the CANCEL waits for a provisional) still comes.
+    (void)layer().cancel(*b.client);
+    b.abandoned = true;
   }
 }
 
@@ -311,7 +320,9 @@ void B2bua::finishForking(Relay& relay) {
   }
   if (relay.answered || relay.cancelled) {
     // The requester has its answer; a cancelled call's dialog ends with its last branch.
-    dropRelay(relay, !relay.won);
+    if (!branchesPending(relay)) {
+      dropRelay(relay, !relay.won);
+    }
     return;
   }
   if (relay.best) {
@@ -320,6 +331,10 @@ void B2bua::finishForking(Relay& relay) {
     return;
   }
   answer(relay, 480);
+  if (branchesPending(relay)) {
+    endDialog(relay.dialog);  // the relay waits for the abandoned branches' ends
+    return;
+  }
   dropRelay(relay, true);
 }
 

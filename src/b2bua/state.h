@@ -129,7 +129,9 @@ struct B2bua::Relay {
     std::string tag;      // the To-tag the requester sees on this branch's responses
     std::string contact;  // sipedge's Contact toward this branch
     bool started = false;
-    bool done = false;  // its final response came (or it was given up)
+    bool done = false;       // its final response came
+    bool abandoned = false;  // no longer waited for (cancelled, or silent past its timeout); a
+                             // late 2xx still comes here and is ACKed and BYEd
     bool provisional = false;
   };
   std::vector<Branch> branches;
