@@ -228,7 +228,7 @@ class Checker {
     if (!config_.registrar.database.empty()) {
       writable("registrar.database", config_.registrar.database);
     }
-    if (config_.registrar.auth.enabled) {
+    if (config_.registrar.auth.enabled && !config_.registrar.auth.ha1_file.empty()) {
       const std::size_t before = errors_.size();
       readable("registrar.auth.ha1_file", config_.registrar.auth.ha1_file);
       if (errors_.size() == before) {

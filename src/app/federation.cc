@@ -73,11 +73,13 @@ Result<std::unique_ptr<Federation>, std::string> Federation::create(const config
   }
   f->last_purge_ = now;
   if (config.registrar.auth.enabled) {
-    auto table = auth::Ha1Table::load(config.registrar.auth.ha1_file);
-    if (!table) {
-      return fail("registrar.auth.ha1_file: " + table.error());
-    }
-    f->ha1_ = std::make_unique<auth::Ha1Table>(std::move(*table));
+    if (!config.registrar.auth.ha1_file.empty()) {
+      auto table = auth::Ha1Table::load(config.registrar.auth.ha1_file);
+      if (!table) {
+        return fail("registrar.auth.ha1_file: " + table.error());
+      }
+      f->ha1_ = std::make_unique<auth::Ha1Table>(std::move(*table));
+    }  // else: the registrant's credentials come from the directory
     auto nonces = auth::NonceManager::create(config.registrar.auth.nonce_lifetime, 100000);
     if (!nonces) {
       return fail("registrar.auth: " + nonces.error());

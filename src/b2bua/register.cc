@@ -49,26 +49,29 @@ std::int64_t B2bua::unixNowMs() const {
       .count();
 }
 
+void B2bua::replyRegister(ServerTransactionId id, const sip::Message& request,
+                          const RegistrarReply& reply) {
+  std::vector<sip::ExtraHeader> extra;
+  extra.reserve(reply.headers.size());
+  for (const auto& [name, value] : reply.headers) {
+    extra.push_back(sip::ExtraHeader{name, value});
+  }
+  if (reply.status >= 200 && reply.status < 300) {
+    ++stats_.registrations;
+  } else {
+    ++stats_.registrations_failed;
+  }
+  auto response = sip::makeResponse(request, reply.status, reply.reason,
+                                    mintTag(settings_.worker, random_), extra);
+  if (response) {
+    (void)layer().respond(id, std::move(*response));
+  }
+}
+
 void B2bua::handleRegister(ServerTransactionId id, const Inbound& in) {
   const sip::Message& m = in.message;
-  const std::string tag = mintTag(settings_.worker, random_);
-  auto send = [&](const RegistrarReply& reply) {
-    std::vector<sip::ExtraHeader> extra;
-    extra.reserve(reply.headers.size());
-    for (const auto& [name, value] : reply.headers) {
-      extra.push_back(sip::ExtraHeader{name, value});
-    }
-    if (reply.status >= 200 && reply.status < 300) {
-      ++stats_.registrations;
-    } else {
-      ++stats_.registrations_failed;
-    }
-    if (auto response = sip::makeResponse(m, reply.status, reply.reason, tag, extra)) {
-      (void)layer().respond(id, std::move(*response));
-    }
-  };
   if (settings_.location == nullptr || !settings_.registrar.enabled) {
-    send(RegistrarReply{403, "Registration Not Allowed", {}});
+    replyRegister(id, m, RegistrarReply{403, "Registration Not Allowed", {}});
     return;
   }
   RegisterSource source;
@@ -80,48 +83,107 @@ void B2bua::handleRegister(ServerTransactionId id, const Inbound& in) {
   }
   auto plan = planRegister(m, settings_.served_domains, settings_.registrar, source);
   if (!plan) {
-    send(plan.error());
+    replyRegister(id, m, plan.error());
     return;
   }
-  if (settings_.registrar.auth.enabled) {
-    if (settings_.ha1 == nullptr || settings_.nonces == nullptr) {
-      send(RegistrarReply{500, "Authentication Not Configured", {}});
-      return;
-    }
-    auth::AuthSettings as;
-    as.realm = settings_.registrar.auth.realm;
-    as.algorithms = algorithmsOf(settings_.registrar.auth.algorithms);
-    auth::AuthResult result =
-        auth::authenticate(m, as, *settings_.ha1, *settings_.nonces, unixNowMs());
-    switch (result.outcome) {
-      case auth::AuthOutcome::Challenge: {
-        RegistrarReply reply{401, "", {}};
-        for (std::string& c : result.challenges) {
-          reply.headers.emplace_back("WWW-Authenticate", std::move(c));
-        }
-        send(reply);
-        return;
-      }
-      case auth::AuthOutcome::BadRequest: send(RegistrarReply{400, result.reason, {}}); return;
-      case auth::AuthOutcome::Forbidden: send(RegistrarReply{403, result.reason, {}}); return;
-      case auth::AuthOutcome::Ok: break;
-    }
-    // The authenticated user is the registrant (From); whom it may register is the third-party
-    // rule planRegister applied.
-    const std::size_t at = plan->from_aor.rfind('@');
-    if (at == std::string::npos || plan->from_aor.compare(0, at, result.username) != 0) {
-      send(RegistrarReply{403, "Credentials Do Not Match From", {}});
-      return;
-    }
+  if (!settings_.registrar.auth.enabled) {
+    applyRegister(id, m, *plan);
+    return;
   }
+  if (settings_.nonces == nullptr) {
+    replyRegister(id, m, RegistrarReply{500, "Authentication Not Configured", {}});
+    return;
+  }
+  if (settings_.ha1 != nullptr) {
+    authenticateRegister(id, m, *plan, *settings_.ha1);
+    return;
+  }
+  // The credentials are the registrant's (From), from the directory: they may need waiting.
+  auto registrant = identity::parseAor(plan->from_aor);
+  if (!registrant) {
+    replyRegister(id, m, RegistrarReply{403, "Credentials Do Not Match From", {}});
+    return;
+  }
+  struct Parked {
+    ServerTransactionId id;
+    sip::Message request;
+    RegisterPlan plan;
+  };
+  auto parked = std::make_shared<Parked>(Parked{id, m.clone(), std::move(*plan)});
+  auto withCredentials = [this, parked](const identity::Answer& a) {
+    if (a.status == identity::Status::Unavailable) {
+      ++stats_.directory_unavailable;
+      replyRegister(
+          parked->id, parked->request,
+          RegistrarReply{
+              503, "", {{"Retry-After", std::to_string(settings_.unavailable_retry_after)}}});
+      return;
+    }
+    // Unknown registrant and no credentials look the same to the client (authenticate()
+    // answers an unknown user like a wrong password).
+    std::string lines;
+    const std::string user = parked->plan.from_aor.substr(0, parked->plan.from_aor.rfind('@'));
+    for (const std::string& ha1 : a.credentials) {
+      lines += user + ":" + settings_.registrar.auth.realm + ":" + ha1 + "\n";
+    }
+    auto table = auth::Ha1Table::parse(lines);
+    authenticateRegister(parked->id, parked->request, parked->plan,
+                         table ? *table : auth::Ha1Table{});
+  };
+  std::weak_ptr<B2bua*> alive = alive_;
+  auto answer = directory_.lookup(identity::Direction::ToInternal, *registrant,
+                                  [alive, withCredentials](identity::Answer a) {
+                                    if (alive.lock()) {
+                                      withCredentials(a);
+                                    }
+                                  });
+  if (answer) {
+    withCredentials(*answer);
+  }
+}
+
+void B2bua::authenticateRegister(ServerTransactionId id, const sip::Message& m,
+                                 const RegisterPlan& plan, const auth::Ha1Table& table) {
+  auth::AuthSettings as;
+  as.realm = settings_.registrar.auth.realm;
+  as.algorithms = algorithmsOf(settings_.registrar.auth.algorithms);
+  auth::AuthResult result = auth::authenticate(m, as, table, *settings_.nonces, unixNowMs());
+  switch (result.outcome) {
+    case auth::AuthOutcome::Challenge: {
+      RegistrarReply reply{401, "", {}};
+      for (std::string& c : result.challenges) {
+        reply.headers.emplace_back("WWW-Authenticate", std::move(c));
+      }
+      replyRegister(id, m, reply);
+      return;
+    }
+    case auth::AuthOutcome::BadRequest:
+      replyRegister(id, m, RegistrarReply{400, result.reason, {}});
+      return;
+    case auth::AuthOutcome::Forbidden:
+      replyRegister(id, m, RegistrarReply{403, result.reason, {}});
+      return;
+    case auth::AuthOutcome::Ok: break;
+  }
+  // The authenticated user is the registrant (From); whom it may register is the third-party
+  // rule planRegister applied.
+  const std::size_t at = plan.from_aor.rfind('@');
+  if (at == std::string::npos || plan.from_aor.compare(0, at, result.username) != 0) {
+    replyRegister(id, m, RegistrarReply{403, "Credentials Do Not Match From", {}});
+    return;
+  }
+  applyRegister(id, m, plan);
+}
+
+void B2bua::applyRegister(ServerTransactionId id, const sip::Message& m, const RegisterPlan& plan) {
   const location::UnixSeconds now = unixNow();
   RegistrarReply reply;
-  settings_.location->update(plan->aor, now, [&](std::vector<location::Binding>& bindings) {
+  settings_.location->update(plan.aor, now, [&](std::vector<location::Binding>& bindings) {
     bool changed = false;
-    reply = applyRegister(*plan, bindings, now, settings_.registrar, changed);
+    reply = b2bua::applyRegister(plan, bindings, now, settings_.registrar, changed);
     return changed;
   });
-  send(reply);
+  replyRegister(id, m, reply);
 }
 
 config::RoutingMode B2bua::modeFor(std::string_view domain, bool from_external,

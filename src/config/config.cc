@@ -616,7 +616,7 @@ constexpr std::string_view kLoggingKeys[] = {"level", "format", "file"};
 constexpr std::string_view kDirectoryKeys[] = {
     "backend", "static", "ldap", "cache", "not_found_status", "unavailable_retry_after"};
 constexpr std::string_view kStaticKeys[] = {"users", "rules"};
-constexpr std::string_view kStaticUserKeys[] = {"external", "internal", "targets"};
+constexpr std::string_view kStaticUserKeys[] = {"external", "internal", "targets", "ha1"};
 constexpr std::string_view kStaticRuleKeys[] = {"external", "internal"};
 constexpr std::string_view kTargetKeys[] = {"uri", "q"};
 constexpr std::string_view kLdapKeys[] = {"uri",
@@ -630,6 +630,7 @@ constexpr std::string_view kLdapKeys[] = {"uri",
                                           "external_attribute",
                                           "internal_attribute",
                                           "target_attribute",
+                                          "ha1_attribute",
                                           "timeout",
                                           "reconnect_interval"};
 constexpr std::string_view kCacheKeys[] = {"positive_ttl", "negative_ttl", "max_entries"};
@@ -1147,8 +1148,7 @@ class Builder {
       return;
     }
     const std::string ap = join(p, "auth");
-    if (!r.checkKeys(*a, ap, kRegistrarAuthKeys) ||
-        !r.require(*a, "ha1_file", ap, R"(the file of "user:realm:HA1" lines)")) {
+    if (!r.checkKeys(*a, ap, kRegistrarAuthKeys)) {
       return;
     }
     g.auth.enabled = true;
@@ -1560,7 +1560,34 @@ class Builder {
             return;
           }
         }
-        if (const toml::array* targets = r.array(u, "targets", p)) {
+        r.strings(u, "ha1", p, "HA1 value (32 hex digits: MD5, 64: SHA-256)", true,
+                  [&](const toml::node& node, const std::string& item, const std::string& s) {
+                    const bool hex = std::all_of(s.begin(), s.end(), [](char c) {
+                      return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                    });
+                    if (!hex || (s.size() != 32 && s.size() != 64)) {
+                      r.failAt(node, item,
+                               "expected an HA1 value of 32 (MD5) or 64 (SHA-256) hex digits, "
+                               "got " +
+                                   std::to_string(s.size()) + " characters");
+                      return false;
+                    }
+                    for (const std::string& other : user.ha1) {
+                      if (other.size() == s.size()) {
+                        r.failAt(node, item,
+                                 "a second HA1 of " + std::to_string(s.size()) +
+                                     " digits: at most one per algorithm");
+                        return false;
+                      }
+                    }
+                    std::string lower = s;
+                    for (char& c : lower) {
+                      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                    }
+                    user.ha1.push_back(std::move(lower));
+                    return true;
+                  });
+        if (const toml::array* targets = r.ok() ? r.array(u, "targets", p) : nullptr) {
           for (std::size_t j = 0; j < targets->size() && r.ok(); ++j) {
             const std::string tp = indexed(join(p, "targets"), j);
             const toml::node& tn = *targets->get(j);
@@ -1657,6 +1684,7 @@ class Builder {
     r.string(*t, "external_attribute", path, l.external_attribute);
     r.string(*t, "internal_attribute", path, l.internal_attribute);
     r.string(*t, "target_attribute", path, l.target_attribute);
+    r.string(*t, "ha1_attribute", path, l.ha1_attribute);
     r.duration(*t, "timeout", path, l.timeout, Duration{1}, Duration{60 * 1000});
     r.duration(*t, "reconnect_interval", path, l.reconnect_interval, Duration{1});
     if (!r.ok()) {

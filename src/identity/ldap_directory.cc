@@ -602,6 +602,19 @@ class LdapDirectory::Core {
     if (answer.targets.empty()) {
       answer.targets.push_back(Target{"sip:" + answer.identity.str(), 1.0});
     }
+    // Digest credentials (the registrar's): HA1 hex values; anything else is skipped, so a bad
+    // value fails that user's authentication, not the mapping.
+    for (std::string value : values(ld(), entry, config_.ha1_attribute)) {
+      const bool hex = std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+      });
+      if (hex && (value.size() == 32 || value.size() == 64)) {
+        std::transform(value.begin(), value.end(), value.begin(), [](char c) {
+          return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        });
+        answer.credentials.push_back(std::move(value));
+      }
+    }
     return answer;
   }
 
@@ -616,6 +629,9 @@ class LdapDirectory::Core {
       attrs.push_back(const_cast<char*>(config_.internal_attribute.c_str()));
       if (!config_.target_attribute.empty()) {
         attrs.push_back(const_cast<char*>(config_.target_attribute.c_str()));
+      }
+      if (!config_.ha1_attribute.empty()) {
+        attrs.push_back(const_cast<char*>(config_.ha1_attribute.c_str()));
       }
     } else {
       attrs.push_back(const_cast<char*>(config_.external_attribute.c_str()));

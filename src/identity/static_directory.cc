@@ -39,7 +39,7 @@ Answer StaticDirectory::map(Direction direction, const Aor& aor) const {
     const auto& user = users_[it->second];
     auto identity = parseAor(inward ? user.internal : user.external);
     if (!identity) {
-      return Answer{Status::NotFound, {}, {}, "bad static entry"};
+      return Answer{Status::NotFound, {}, {}, "bad static entry", {}};
     }
     std::vector<Target> targets;
     if (inward) {
@@ -52,7 +52,11 @@ Answer StaticDirectory::map(Direction direction, const Aor& aor) const {
       std::stable_sort(targets.begin(), targets.end(),
                        [](const Target& a, const Target& b) { return a.q > b.q; });
     }
-    return found(std::move(*identity), std::move(targets));
+    Answer answer = found(std::move(*identity), std::move(targets));
+    if (inward) {
+      answer.credentials = user.ha1;
+    }
+    return answer;
   }
   for (const Rule& rule : rules_) {
     const std::string& from = inward ? rule.external_host : rule.internal_host;
@@ -66,7 +70,7 @@ Answer StaticDirectory::map(Direction direction, const Aor& aor) const {
     }
     return found(std::move(identity), std::move(targets));
   }
-  return Answer{Status::NotFound, {}, {}, {}};
+  return Answer{Status::NotFound, {}, {}, {}, {}};
 }
 
 std::optional<Answer> StaticDirectory::lookup(Direction direction, const Aor& aor, Callback) {

@@ -110,6 +110,29 @@ mode = "redirect"
   EXPECT_EQ(c->partners[0].policy.mode, RoutingMode::Redirect);
 }
 
+TEST(RegistrarSections, DirectoryCredentials) {
+  auto c = parsed(R"(
+[registrar.auth]
+realm = "acme.test"
+
+[[directory.static.users]]
+external = "alice@acme.test"
+internal = "alice@nyc.acme.test"
+ha1 = ["0123456789ABCDEF0123456789ABCDEF"]
+
+[directory.ldap]
+uri = "ldap://127.0.0.1:3890"
+base = "dc=acme,dc=test"
+ha1_attribute = "sipHA1"
+)");
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_TRUE(c->registrar.auth.enabled);
+  EXPECT_TRUE(c->registrar.auth.ha1_file.empty());  // the directory's credentials
+  EXPECT_EQ(c->directory.static_map.users[0].ha1,
+            std::vector<std::string>{"0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(c->directory.ldap.ha1_attribute, "sipHA1");
+}
+
 TEST(RegistrarSections, AuthDefaults) {
   auto c = parsed("[registrar.auth]\nha1_file = \"/x/ha1\"\n");
   ASSERT_TRUE(c) << c.error().describe();
@@ -147,9 +170,14 @@ TEST(RegistrarSections, Errors) {
       {"[registrar]\nthird_party = [{ registrant = \"admin@acme.test\", aors = [] }]\n",
        "t.toml:8:57: registrar.third_party[0].aors: expected at least one address like "
        "\"jerry@example.com\" or \"*@example.com\" (leave aors out to allow any)"},
-      {"[registrar.auth]\nrealm = \"x\"\n",
-       "t.toml:7:1: registrar.auth.ha1_file: missing: expected the file of \"user:realm:HA1\" "
-       "lines"},
+      {"[[directory.static.users]]\nexternal = \"a@acme.test\"\ninternal = \"a@acme.test\"\n"
+       "ha1 = [\"abc\"]\n",
+       "t.toml:10:8: directory.static.users[0].ha1[0]: expected an HA1 value of 32 (MD5) or 64 "
+       "(SHA-256) hex digits, got 3 characters"},
+      {"[[directory.static.users]]\nexternal = \"a@acme.test\"\ninternal = \"a@acme.test\"\n"
+       "ha1 = [\"0123456789abcdef0123456789abcdef\", \"0123456789ABCDEF0123456789abcdef\"]\n",
+       "t.toml:10:44: directory.static.users[0].ha1[1]: a second HA1 of 32 digits: at most one per "
+       "algorithm"},
       {"[registrar.auth]\nha1_file = \"h\"\nalgorithms = [\"SHA-512\"]\n",
        "t.toml:9:15: registrar.auth.algorithms[0]: expected \"SHA-256\" or \"MD5\", got "
        "\"SHA-512\""},

@@ -59,11 +59,11 @@ Answer found(const std::string& user) {
 }
 
 Answer notFound() {
-  return Answer{Status::NotFound, {}, {}, ""};
+  return Answer{Status::NotFound, {}, {}, "", {}};
 }
 
 Answer unavailable() {
-  return Answer{Status::Unavailable, {}, {}, "down"};
+  return Answer{Status::Unavailable, {}, {}, "down", {}};
 }
 
 const Aor kJerry{"jerry", "acme.test"};

@@ -229,6 +229,25 @@ TEST_F(LdapDirectoryTest, WithoutATargetAttributeConfiguredTargetsAreIgnored) {
             found("eb@nyc.acme.com", {Target{"sip:eb@nyc.acme.com", 1.0}}));
 }
 
+TEST_F(LdapDirectoryTest, CredentialsComeWithTheMappingWhenConfigured) {
+  config::LdapDirectoryConfig c = config();
+  c.ha1_attribute = "sipHA1";
+  create(c);
+  const Answer a = toInternal("jerry@acme.com").answer;
+  EXPECT_EQ(a.status, Status::Found);
+  // Lower-cased; the value that is not hex of the right length is skipped.
+  EXPECT_EQ(a.credentials,
+            (std::vector<std::string>{
+                "9cae71978e0430826717888e49234b49",
+                "91c7bd7700bb90d813815eb619714431656404794b34a5f3fb8c15ef25ca1c87"}));
+  EXPECT_TRUE(toInternal("elaine@acme.com").answer.credentials.empty());
+}
+
+TEST_F(LdapDirectoryTest, WithoutAnHa1AttributeNoCredentials) {
+  create(config());
+  EXPECT_TRUE(toInternal("jerry@acme.com").answer.credentials.empty());
+}
+
 TEST_F(LdapDirectoryTest, UnknownUserIsNotFound) {
   create(config());
   const Outcome o = toInternal("george@acme.com");

@@ -7,10 +7,11 @@ namespace {
 
 config::StaticDirectoryConfig sample() {
   config::StaticDirectoryConfig c;
-  c.users.push_back({"jerry@acme.test", "js@nyc.acme.test", {}});
+  c.users.push_back({"jerry@acme.test", "js@nyc.acme.test", {}, {std::string(32, 'a')}});
   c.users.push_back({"kim@acme.test",
                      "kl@nyc.acme.test",
-                     {{"sip:kl-mobile@nyc.acme.test", 0.5}, {"sip:kl-desk@nyc.acme.test", 0.9}}});
+                     {{"sip:kl-mobile@nyc.acme.test", 0.5}, {"sip:kl-desk@nyc.acme.test", 0.9}},
+                     {}});
   c.rules.push_back({"{user}@acme.test", "{user}@nyc.acme.test"});
   c.rules.push_back({"{user}@sub.acme.test", "{user}@lab.acme.test"});
   return c;
@@ -24,6 +25,14 @@ TEST(StaticDirectory, ExactUserFirst) {
   EXPECT_EQ(a->identity, (Aor{"js", "nyc.acme.test"}));
   EXPECT_EQ(a->targets, (std::vector<Target>{{"sip:js@nyc.acme.test", 1.0}}));
   EXPECT_EQ(d.stats().lookups, 1u);
+}
+
+TEST(StaticDirectory, CredentialsOnlyInward) {
+  StaticDirectory d(sample());
+  EXPECT_EQ(d.map(Direction::ToInternal, {"jerry", "acme.test"}).credentials,
+            std::vector<std::string>{std::string(32, 'a')});
+  EXPECT_TRUE(d.map(Direction::ToExternal, {"js", "nyc.acme.test"}).credentials.empty());
+  EXPECT_TRUE(d.map(Direction::ToInternal, {"bob", "acme.test"}).credentials.empty());  // a rule
 }
 
 TEST(StaticDirectory, TargetsByQ) {

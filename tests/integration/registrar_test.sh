@@ -19,6 +19,8 @@
 #   first device silent (branch timeout, then the second) and ringing (CANCELed, then the
 #   second); digest with MD5 (SIPp) and SHA-256 (sip_digest_register.py), a wrong password
 #   (403), a replayed nonce count (401 stale); a short registration purged on expiry.
+# Phase C (restarted again): digest credentials from the directory (a static user's `ha1`):
+#   MD5 (SIPp) and SHA-256 accepted, a wrong password and a user without credentials refused.
 # Every device and caller scenario asserts what crossed the wire (sipp/fork_*.xml, reg_*.xml).
 #
 # Usage: registrar_test.sh SIPEDGE_BINARY
@@ -52,8 +54,11 @@ decisions=$IT_TMP/decisions.log
 ha1_md5=$(printf '%s' 'alice:acme.test:secret' | md5sum | cut -d' ' -f1)
 ha1_sha=$(printf '%s' 'alice:acme.test:secret' | sha256sum | cut -d' ' -f1)
 printf 'alice:acme.test:%s\nalice:acme.test:%s\n' "$ha1_md5" "$ha1_sha" >"$IT_TMP/ha1.txt"
+# Phase C's credentials come from the directory: zoe's (password "zebra") in her static entry.
+zoe_md5=$(printf '%s' 'zoe:acme.test:zebra' | md5sum | cut -d' ' -f1)
+zoe_sha=$(printf '%s' 'zoe:acme.test:zebra' | sha256sum | cut -d' ' -f1)
 
-write_config() {  # write_config FORK AUTH(0|1)
+write_config() {  # write_config FORK AUTH (0: none, 1: the HA1 file, dir: the directory's)
   cat >"$IT_TMP/edge.toml" <<EOF
 [server]
 domains = ["acme.test", "redir.test"]
@@ -76,6 +81,11 @@ listen = "127.0.0.1:$admin_port"
 rules = [{ external = "{user}@acme.test", internal = "{user}@acme.test" },
          { external = "{user}@redir.test", internal = "{user}@redir.test" }]
 
+[[directory.static.users]]
+external = "zoe@acme.test"
+internal = "zoe@acme.test"
+ha1 = ["$zoe_md5", "$zoe_sha"]
+
 [registrar]
 database = "$db"
 min_expires = 2
@@ -97,13 +107,13 @@ networks = ["$PARTNER_IP/32"]
 path = "$decisions"
 flush_interval = "50ms"
 EOF
-  if [ "$2" = 1 ]; then
+  if [ "$2" != 0 ]; then
     cat >>"$IT_TMP/edge.toml" <<EOF
 
 [registrar.auth]
-ha1_file = "$IT_TMP/ha1.txt"
 algorithms = ["MD5", "SHA-256"]  # SIPp answers only the first challenge, and does MD5 only
 EOF
+    [ "$2" = 1 ] && echo "ha1_file = \"$IT_TMP/ha1.txt\"" >>"$IT_TMP/edge.toml"
   fi
 }
 
@@ -391,7 +401,28 @@ bindings alice@acme.test
 grep -q "$DEVICE_IP:9\"" "$IT_TMP/b.out"
 check "expiry: the short binding is gone from the store" $(($? == 0 ? 1 : 0))
 
-assert_eq "metrics: no dialog left (phase B)" "$(metric sipedge_dialogs)" 0
+# ==== Phase C: the credentials from the directory (zoe's static entry) ==========================
+it_stop "$edge_pid" 5
+write_config sequential dir
+start_edge
+z1=$(free_port)
+run_sipp reg_auth_uac "$EDGE_INT:$int_port" udp 1 -i "$DEVICE_IP" -p "$z1" \
+  -au zoe -ap zebra -auth_uri acme.test -key user zoe -key domain acme.test \
+  -key aor sip:zoe@acme.test -key first_cseq 1 -key expected_status 200
+assert_sipp_ok "directory credentials, MD5 (SIPp): 200" $? 1
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$DEVICE_IP" \
+  --aor sip:zoe@acme.test --password zebra --algorithm SHA-256 --expect 200 2>&1)
+check "directory credentials, SHA-256: 200 ($out)" $?
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$DEVICE_IP" \
+  --aor sip:zoe@acme.test --password wrong --algorithm SHA-256 --expect 403 2>&1)
+check "directory credentials, a wrong password: 403 ($out)" $?
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$DEVICE_IP" \
+  --aor sip:alice@acme.test --password secret --algorithm SHA-256 --expect 403 2>&1)
+check "directory credentials: a user without any (alice, mapped by a rule) gets 403 ($out)" $?
+bindings zoe@acme.test
+assert_eq "directory credentials: zoe's bindings (SIPp and the script)" "$(wc -l <"$IT_TMP/b.out")" 2
+
+assert_eq "metrics: no dialog left (end)" "$(metric sipedge_dialogs)" 0
 # The silent device's branch (sam) is abandoned, not forgotten: its transaction runs until timer
 # B (32 s) in case a late 2xx comes, and the relay with it. Then nothing is left.
 for _ in $(seq 450); do

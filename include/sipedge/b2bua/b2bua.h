@@ -28,6 +28,7 @@
 
 #include "sipedge/b2bua/header_rules.h"
 #include "sipedge/b2bua/next_hops.h"
+#include "sipedge/b2bua/registrar.h"
 #include "sipedge/base/random.h"
 #include "sipedge/base/time.h"
 #include "sipedge/dns/resolver.h"
@@ -76,9 +77,11 @@ struct Settings {
   policy::DecisionSink* decisions = nullptr;
   std::function<std::string(std::string_view ip)> country;
   // Registrar, location service, redirect and forking (issue 6). `location` is shared by the
-  // workers; null: REGISTER is refused (403) and routing never consults bindings. `ha1` and
-  // `nonces` (shared) are needed when registrar.auth.enabled. `unix_now_ms` is the wall clock in
-  // Unix milliseconds (bindings outlive a restart; nonces carry it); empty: the system clock.
+  // workers; null: REGISTER is refused (403) and routing never consults bindings. `nonces`
+  // (shared) is needed when registrar.auth.enabled; `ha1` is the HA1 file's table, null when
+  // the credentials come from the directory (Answer::credentials of the registrant). `unix_now_ms`
+  // is the wall clock in Unix milliseconds (bindings outlive a restart; nonces carry it); empty:
+  // the system clock.
   location::Store* location = nullptr;
   config::RegistrarConfig registrar;
   config::RoutingConfig routing;
@@ -168,6 +171,14 @@ class B2bua final : public txn::TransactionUser {
 
   // registrar and redirect (register.cc)
   void handleRegister(txn::ServerTransactionId id, const transport::Inbound& in);
+  // Digest authentication against `table` (the HA1 file, or the registrant's credentials from
+  // the directory), then the bindings' update.
+  void authenticateRegister(txn::ServerTransactionId id, const sip::Message& request,
+                            const RegisterPlan& plan, const auth::Ha1Table& table);
+  void applyRegister(txn::ServerTransactionId id, const sip::Message& request,
+                     const RegisterPlan& plan);
+  void replyRegister(txn::ServerTransactionId id, const sip::Message& request,
+                     const RegistrarReply& reply);
   config::RoutingMode modeFor(std::string_view domain, bool from_external,
                               std::string_view partner_domain) const;
   // The registered contacts of the mapped identity, else of the Request-URI's AOR.

@@ -217,6 +217,9 @@ struct StaticDirectoryConfig {
     std::string external;  // "jerry@acme.com"
     std::string internal;  // "js@nyc.acme.com"
     std::vector<Target> targets;
+    // Digest credentials for the registrar: HA1 values (lower-case hex; 32 digits MD5, 64
+    // SHA-256, at most one of each) for the external address's user and the auth realm.
+    std::vector<std::string> ha1;
     bool operator==(const User&) const = default;
   };
   // [[directory.static.rules]]: "{user}@acme.com" <-> "{user}@nyc.acme.com". Exactly one
@@ -245,6 +248,7 @@ struct LdapDirectoryConfig {
   std::string external_attribute = "sipExternalAddress";       // "user@host"
   std::string internal_attribute = "sipInternalAddress";       // "user@host"
   std::string target_attribute;  // optional, multi-valued: "sip:uri" or "sip:uri;q=0.5"
+  std::string ha1_attribute;     // optional, multi-valued: HA1 hex (digest credentials)
   Duration timeout{2000};        // per search
   Duration reconnect_interval{1000};
   bool operator==(const LdapDirectoryConfig&) const = default;
@@ -363,7 +367,9 @@ struct RegistrarConfig {
   struct Auth {
     bool enabled = false;  // true when [registrar.auth] is present
     std::string realm;     // default: the first served domain
-    std::string ha1_file;  // "user:realm:HA1" lines (32 hex: MD5, 64 hex: SHA-256)
+    // "user:realm:HA1" lines (32 hex: MD5, 64 hex: SHA-256); empty: the credentials come from
+    // the directory (static users' `ha1`, LDAP's ha1_attribute) for the registrant's address.
+    std::string ha1_file;
     std::vector<std::string> algorithms{"SHA-256", "MD5"};  // offered, in this order
     Duration nonce_lifetime{300000};
     bool operator==(const Auth&) const = default;

@@ -54,6 +54,10 @@ struct Answer {
   std::vector<Target> targets;
   // Unavailable (and NotFound where useful): why, for the operator's log. Never sent to a peer.
   std::string detail;
+  // Found, ToInternal: the user's digest credentials, HA1 as lower-case hex (32 digits: MD5, 64:
+  // SHA-256), for the registrar's authentication ([registrar.auth] without ha1_file). Static:
+  // `ha1` of [[directory.static.users]]; LDAP: [directory.ldap] ha1_attribute. Empty: none.
+  std::vector<std::string> credentials;
   bool operator==(const Answer&) const = default;
 };
 
