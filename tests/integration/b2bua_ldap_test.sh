@@ -85,8 +85,13 @@ base = "ou=people,dc=example,dc=test"
 external_attribute = "sipExternalAddress"
 internal_attribute = "sipInternalAddress"
 target_attribute = "sipTarget"
+ha1_attribute = "sipHA1"
 timeout = "1s"
 reconnect_interval = "500ms"
+
+# Digest credentials for REGISTER come from the same entries (sipHA1; jerry's password is
+# "secret" in realm acme.com).
+[registrar.auth]
 
 [directory.cache]
 positive_ttl = "1s"
@@ -209,6 +214,23 @@ rc=$?
 wait_uas
 assert_eq "jerry@acme.com after the 404s: caller side" "$rc" 0 || show "$SIPP_LAST.err.log"
 assert_eq "jerry@acme.com after the 404s: callee side" "$UAS_RC" 0 || show "$UAS_PREFIX.err.log"
+
+# ---- REGISTER authenticated with the credentials from the directory (waits for LDAP) ----------
+sleep 1.2  # jerry's cached answer (positive_ttl 1 s) expires: the REGISTER waits for a search
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$INSIDE_IP" \
+  --aor sip:jerry@acme.com --contact "sip:jerry@$INSIDE_IP:9" --password secret --algorithm SHA-256 --expect 200 2>&1)
+check "REGISTER jerry@acme.com with sipHA1 from LDAP (SHA-256): 200 ($out)" $?
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$INSIDE_IP" \
+  --aor sip:jerry@acme.com --contact "sip:jerry@$INSIDE_IP:9" --password secret --algorithm MD5 --expect 200 2>&1)
+check "REGISTER jerry@acme.com with sipHA1 from LDAP (MD5): 200 ($out)" $?
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$INSIDE_IP" \
+  --aor sip:elaine@acme.com --password secret --algorithm SHA-256 --expect 403 2>&1)
+check "REGISTER elaine@acme.com (no sipHA1): 403 ($out)" $?
+# Removed again (Expires: 0): a registered contact would take jerry's calls from the next hop.
+out=$(python3 "$here/sip_digest_register.py" "$EDGE_INT:$int_port" --bind "$INSIDE_IP" \
+  --aor sip:jerry@acme.com --contact "sip:jerry@$INSIDE_IP:9" --password secret --algorithm SHA-256 --expires 0 --expect 200 2>&1)
+check "REGISTER jerry@acme.com with Expires: 0: 200 ($out)" $?
+assert_eq "no binding left" "$(metric sipedge_location_bindings)" 0
 
 # ---- the directory down: 503 + Retry-After, then back without restarting sipedge ----------------
 unavailable_before=$(metric sipedge_directory_unavailable_total)
