@@ -137,9 +137,11 @@ bool B2bua::addBranches(Relay& relay, const std::vector<location::Binding>& bind
       auto dit = dialogs_.find(relay.dialog);
       if (dit != dialogs_.end()) {
         Dialog& d = *dit->second;
-        for (std::size_t i = 1; i < relay.branches.size(); ++i) {
-          d.fork_tags.push_back(relay.branches[i].tag);
-          dialog_index_[indexKey(d.ext.call_id, relay.branches[i].tag)] = d.id;
+        // Every branch's tag, the first one (the server leg's own) included: the winner's
+        // becomes the leg's, and endDialog erases these besides the legs' tags.
+        for (const Relay::Branch& branch : relay.branches) {
+          d.fork_tags.push_back(branch.tag);
+          dialog_index_[indexKey(d.ext.call_id, branch.tag)] = d.id;
         }
       }
     }
@@ -243,6 +245,7 @@ void B2bua::onBranchResponse(Relay& relay, std::size_t index, txn::ClientRespons
   } else if (!relay.answered && !relay.cancelled) {
     if (!relay.best || rank(status) < rank(relay.best->message().statusCode())) {
       relay.best = std::make_unique<txn::ClientResponse>(std::move(response));
+      relay.best_tag = b.tag;
     }
     if (status >= 600) {
       cancelOtherBranches(relay, kNoBranch);  // 16.7 step 5: no new branch either
@@ -326,6 +329,7 @@ void B2bua::finishForking(Relay& relay) {
     return;
   }
   if (relay.best) {
+    relay.server_tag = relay.best_tag;  // the To-tag of the branch that gave it
     std::unique_ptr<txn::ClientResponse> best = std::move(relay.best);
     relayResponse(relay, std::move(*best));  // ends the dialog and the relay
     return;

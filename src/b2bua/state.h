@@ -138,6 +138,7 @@ struct B2bua::Relay {
   bool redirect = false;  // answer with the targets (3xx) instead of relaying (issue 6)
   bool sequential = false;
   std::unique_ptr<txn::ClientResponse> best;  // the best failure so far (RFC 3261 16.7)
+  std::string best_tag;                       // ... and its branch's tag
   bool won = false;                           // a branch's 2xx went to the requester
 };
 
