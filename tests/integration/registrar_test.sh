@@ -243,6 +243,19 @@ reg "third party allowed (admin registers bob)" "$p3" bob 1 200 \
   from_aor sip:admin@acme.test
 reg "third party refused (eve registers bob)" "$(free_port)" bob 1 403 \
   from_aor sip:eve@acme.test
+# RFC 5626: a device (one +sip.instance) that comes back from another address with another
+# Call-ID replaces its own binding instead of adding one.
+inst=';+sip.instance="<urn:uuid:00000000-0000-0000-0000-00000000c0de>";reg-id=1'
+i1=$(free_port)
+i2=$(free_port)
+reg "instance: first registration" "$i1" ivan 1 200 contact_params "$inst" expect_bindings 1
+reg "instance: the same device from another port replaces it" "$i2" ivan 1 200 \
+  contact_params "$inst" expect_bindings 1
+bindings ivan@acme.test
+grep -q "\"contact\":\"sip:ivan@$DEVICE_IP:$i2\"" "$IT_TMP/b.out"
+check "instance: the binding is the new address (see $IT_TMP/b.out)" $?
+grep -q '"instance":"<urn:uuid:00000000-0000-0000-0000-00000000c0de>"' "$IT_TMP/b.out"
+check "instance: +sip.instance kept in the store" $?
 run_sipp reg_uac "$EDGE_EXT:$ext_port" udp 1 -i "$PARTNER_IP" -cid_str "partner-reg@test" \
   -key user mallory -key domain acme.test -key aor sip:mallory@partner.test \
   -key from_aor sip:mallory@partner.test -key first_cseq 1 -key contact_params "" \
