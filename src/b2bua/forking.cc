@@ -176,13 +176,13 @@ void B2bua::startBranch(Relay& relay, std::size_t index) {
 void B2bua::startBranches(Relay& relay) {
   const std::uint64_t key = relay.key;
   for (std::size_t i = 0; i < relay.branches.size(); ++i) {
+    if (relay.answered || relay.cancelled) {
+      break;  // (sendRequest answered 500, or the requester is gone: nothing more to start)
+    }
     if (relay.branches[i].started) {
       continue;
     }
     startBranch(relay, i);
-    if (relay.answered && !relay.branches[i].done) {
-      break;  // (sendRequest answered 500: nothing more to try)
-    }
     if (relay.sequential && active(relay.branches[i])) {
       return;
     }
