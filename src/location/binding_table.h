@@ -10,15 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sipedge/base/strings.h"
 #include "sipedge/location/location.h"
 
 namespace sipedge::location {
-
-// Lets unordered maps keyed by std::string be searched with a std::string_view.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 class BindingTable {
  public:
@@ -35,7 +30,7 @@ class BindingTable {
   void addStats(StoreStats& stats) const;
 
  private:
-  std::unordered_map<std::string, std::vector<Binding>, StringHash, std::equal_to<>> aors_;
+  StringMap<std::vector<Binding>> aors_;
   std::uint64_t bindings_ = 0;
   std::uint64_t updates_ = 0;
   std::uint64_t purged_ = 0;

@@ -326,8 +326,7 @@ class SqliteStore final : public Store {
   }
 
  private:
-  using Pending =
-      std::unordered_map<std::string, std::vector<Binding>, StringHash, std::equal_to<>>;
+  using Pending = StringMap<std::vector<Binding>>;
 
   void runWriter() {
     std::unique_lock lock(queue_mutex_);

@@ -41,15 +41,6 @@ namespace sipedge::policy {
 
 namespace {
 
-// Heterogeneous lookup (find(string_view)) in unordered containers keyed by std::string.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-
 // Lower case, one trailing dot dropped. Returns `text` itself (no copy) when already normal;
 // otherwise fills `storage` and returns a view of it.
 std::string_view normalizeDomain(std::string_view text, std::string& storage) {

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "sipedge/base/strings.h"
 #include "sipedge/policy/policy.h"
 
 namespace sipedge::policy {
@@ -28,11 +29,6 @@ namespace sipedge::policy {
 namespace {
 
 constexpr std::size_t kShards = 16;
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 struct Bucket {
   double tokens = 0;
@@ -64,7 +60,7 @@ MonoTime fullAt(const Bucket& b, double capacity, double per_second) {
 
 struct alignas(64) MemoryRateLimiter::Shard {
   mutable std::mutex mutex;
-  std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> buckets;
+  StringMap<Bucket> buckets;
 
   // Called with the mutex held, before inserting a key into a shard of `max` buckets or more.
   void evict(MonoTime now, std::size_t max) {
