@@ -25,6 +25,7 @@
 #include "sipedge/base/strings.h"
 #include "sipedge/config/config.h"
 #include "sipedge/location/location.h"
+#include "sipedge/policy/decision_record.h"
 
 namespace sipedge::app {
 
@@ -49,18 +50,6 @@ std::string normaliseAor(std::string_view aor) {
   const std::size_t at = aor.rfind('@');
   const std::size_t host = at == std::string_view::npos ? 0 : at + 1;
   return std::string(aor.substr(0, host)) + toLower(aor.substr(host));
-}
-
-// q x 1000 as written in a Contact: 1, 0.5, 0.25, 0.001.
-std::string formatQ(std::uint16_t q) {
-  std::string s = fmt::format("{}.{:03}", q / 1000, q % 1000);
-  while (s.back() == '0') {
-    s.pop_back();
-  }
-  if (s.back() == '.') {
-    s.pop_back();
-  }
-  return s;
 }
 
 std::string joinPath(const std::vector<std::string>& path, std::string_view separator) {
@@ -88,102 +77,28 @@ std::string cell(std::string_view text) {
   return out;
 }
 
-// Length of the valid UTF-8 sequence at the start of `s`, 0 when it is not one.
-std::size_t utf8Length(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(0);
-  // The sequence's length, its smallest code point (shorter forms are overlong) and lead bits.
-  struct Form {
-    unsigned char first, last;
-    std::size_t length;
-    std::uint32_t min;
-    unsigned char mask;
-  };
-  constexpr Form kForms[] = {
-      {0xc2, 0xdf, 2, 0x80, 0x1f}, {0xe0, 0xef, 3, 0x800, 0x0f}, {0xf0, 0xf4, 4, 0x10000, 0x07}};
-  const Form* form = nullptr;
-  for (const Form& f : kForms) {
-    if (lead >= f.first && lead <= f.last) {
-      form = &f;
-    }
-  }
-  if (form == nullptr) {
-    return 0;
-  }
-  const std::size_t n = form->length;
-  const std::uint32_t min = form->min;
-  std::uint32_t cp = lead & form->mask;
-  if (s.size() < n) {
-    return 0;
-  }
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((byte(i) & 0xc0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (byte(i) & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-    return 0;
-  }
-  return n;
-}
-
-// A JSON string: quotes, backslashes and control characters escaped; bytes that are not UTF-8
-// become U+FFFD, so that every line is valid JSON whatever a peer registered.
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      if (const std::size_t n = utf8Length(s.substr(i)); n > 0) {
-        out.append(s.substr(i, n));
-        i += n;
-      } else {
-        out.append("\\ufffd");
-        ++i;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out.append(fmt::format("\\u{:04x}", c));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-}
-
 std::string jsonLine(const location::Binding& b, location::UnixSeconds now) {
   std::string out = "{\"aor\":";
-  appendJsonString(out, b.aor);
+  policy::appendJsonString(out, b.aor);
   out.append(",\"contact\":");
-  appendJsonString(out, b.contact);
-  out.append(fmt::format(",\"q\":{},\"expires\":{},\"expires_in\":{},\"call_id\":", formatQ(b.q),
-                         b.expires, b.expires - now));
-  appendJsonString(out, b.call_id);
+  policy::appendJsonString(out, b.contact);
+  out.append(fmt::format(",\"q\":{},\"expires\":{},\"expires_in\":{},\"call_id\":",
+                         location::formatQ(b.q), b.expires, b.expires - now));
+  policy::appendJsonString(out, b.call_id);
   out.append(fmt::format(",\"cseq\":{},\"instance\":", b.cseq));
-  appendJsonString(out, b.instance);
+  policy::appendJsonString(out, b.instance);
   out.append(fmt::format(",\"reg_id\":{},\"path\":[", b.reg_id));
   for (std::size_t i = 0; i < b.path.size(); ++i) {
     if (i > 0) {
       out.push_back(',');
     }
-    appendJsonString(out, b.path[i]);
+    policy::appendJsonString(out, b.path[i]);
   }
   out.append("],\"received\":");
-  appendJsonString(out, b.received);
+  policy::appendJsonString(out, b.received);
   out.append(b.external ? ",\"side\":\"external\"" : ",\"side\":\"internal\"");
   out.append(",\"user_agent\":");
-  appendJsonString(out, b.user_agent);
+  policy::appendJsonString(out, b.user_agent);
   out.append(fmt::format(",\"updated\":{}}}\n", b.updated));
   return out;
 }
@@ -195,10 +110,10 @@ std::string table(const std::vector<location::Binding>& bindings, location::Unix
   rows.push_back({"AOR", "CONTACT", "Q", "EXPIRES", "INSTANCE", "REG-ID", "RECEIVED", "SIDE",
                   "USER-AGENT", "PATH"});
   for (const location::Binding& b : bindings) {
-    rows.push_back({cell(b.aor), cell(b.contact), formatQ(b.q), fmt::format("{}s", b.expires - now),
-                    cell(b.instance), b.reg_id == 0 ? "-" : std::to_string(b.reg_id),
-                    cell(b.received), b.external ? "external" : "internal", cell(b.user_agent),
-                    cell(joinPath(b.path, ","))});
+    rows.push_back(
+        {cell(b.aor), cell(b.contact), location::formatQ(b.q), fmt::format("{}s", b.expires - now),
+         cell(b.instance), b.reg_id == 0 ? "-" : std::to_string(b.reg_id), cell(b.received),
+         b.external ? "external" : "internal", cell(b.user_agent), cell(joinPath(b.path, ","))});
   }
   std::array<std::size_t, kColumns> width{};
   for (const Row& row : rows) {

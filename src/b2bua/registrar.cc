@@ -106,18 +106,6 @@ bool thirdPartyAllowed(const config::RegistrarConfig& config, std::string_view f
   return false;
 }
 
-// "0.5", "0.25", "0.125", "0" from thousandths below 1000.
-std::string formatQ(std::uint16_t q) {
-  if (q == 0) {
-    return "0";
-  }
-  std::string frac = std::to_string(1000 + q).substr(1);  // three digits
-  while (!frac.empty() && frac.back() == '0') {
-    frac.pop_back();
-  }
-  return "0." + frac;
-}
-
 // A quoted-string's content: '"' and '\' escaped.
 std::string quote(std::string_view s) {
   std::string out = "\"";
@@ -415,7 +403,7 @@ RegistrarReply applyRegister(const RegisterPlan& plan, std::vector<location::Bin
 std::string contactValue(const location::Binding& b, location::UnixSeconds now) {
   std::string out = "<" + b.contact + ">";
   if (b.q < 1000) {
-    out += ";q=" + formatQ(b.q);
+    out += ";q=" + location::formatQ(b.q);
   }
   out += ";expires=" + std::to_string(b.expires > now ? b.expires - now : 0);
   if (!b.instance.empty()) {

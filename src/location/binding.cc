@@ -11,4 +11,18 @@ void sortForUse(std::vector<Binding>& bindings) {
   });
 }
 
+std::string formatQ(std::uint16_t q) {
+  if (q >= 1000) {
+    return "1";
+  }
+  if (q == 0) {
+    return "0";
+  }
+  std::string frac = std::to_string(1000 + q).substr(1);  // three digits
+  while (frac.back() == '0') {
+    frac.pop_back();
+  }
+  return "0." + frac;
+}
+
 }  // namespace sipedge::location

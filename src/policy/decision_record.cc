@@ -760,6 +760,10 @@ Result<void, std::string> Parser::parse() {
 
 }  // namespace
 
+void appendJsonString(std::string& out, std::string_view s) {
+  appendString(out, s);
+}
+
 std::string toJsonLine(const DecisionRecord& r) {
   std::string out;
   out.reserve(256 + r.call_id.size() + r.from.size() + r.to.size() + r.ruri.size() +

@@ -244,5 +244,14 @@ TYPED_TEST(StoreTest, ConcurrentUpdatesAndLookups) {
   EXPECT_EQ(this->store_->all(kNow).size(), static_cast<std::size_t>(kThreads * kRounds + 8));
 }
 
+TEST(FormatQ, AsWrittenInAContact) {
+  EXPECT_EQ(formatQ(1000), "1");
+  EXPECT_EQ(formatQ(500), "0.5");
+  EXPECT_EQ(formatQ(250), "0.25");
+  EXPECT_EQ(formatQ(125), "0.125");
+  EXPECT_EQ(formatQ(1), "0.001");
+  EXPECT_EQ(formatQ(0), "0");
+}
+
 }  // namespace
 }  // namespace sipedge::location

@@ -47,6 +47,9 @@ struct Binding {
 // and for the 200 OK's Contact list).
 void sortForUse(std::vector<Binding>& bindings);
 
+// A q-value in thousandths as written in a Contact: "1", "0.5", "0.25", "0.001", "0".
+std::string formatQ(std::uint16_t q);
+
 struct StoreStats {
   std::uint64_t aors = 0;            // gauge: AORs with at least one binding in memory
   std::uint64_t bindings = 0;        // gauge

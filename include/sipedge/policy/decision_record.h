@@ -50,6 +50,10 @@ struct DecisionRecord {
 // One line, '\n' included.
 std::string toJsonLine(const DecisionRecord& record);
 
+// Appends `s` as a JSON string, escaped as toJsonLine() escapes (the rules at the top of
+// decision_record.cc): for sipedge's other JSON lines (`sipedge bindings --json`).
+void appendJsonString(std::string& out, std::string_view s);
+
 // Parses a line toJsonLine() wrote (the trailing '\n' optional). Keys may come in any order and
 // unknown keys are skipped (newer writers); a key of the wrong type, bad JSON or a line longer
 // than 1 MiB is an error naming the byte offset and what was expected.
