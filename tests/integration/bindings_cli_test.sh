@@ -18,28 +18,6 @@ CLI_CLEANUP=stop_hold
 # shellcheck source=cli_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-expect_line() {  # expect_line NAME EXACT-LINE (in stdout)
-  grep -qxF -- "$2" "$tmp/out"
-  check "$1: missing line '$2' in: $(head -c 800 "$tmp/out")" $?
-}
-
-expect_err() {  # expect_err NAME EXACT-LINE (in stderr)
-  grep -qxF -- "$2" "$tmp/err"
-  check "$1: missing stderr line '$2' in: $(head -c 600 "$tmp/err")" $?
-}
-
-expect_count() {  # expect_count NAME N: stdout has N lines
-  local got
-  got=$(wc -l <"$tmp/out")
-  [ "$got" -eq "$2" ]
-  check "$1: $got lines, want $2: $(head -c 800 "$tmp/out")" $?
-}
-
-expect_no() {  # expect_no NAME TEXT: TEXT nowhere in stdout
-  ! grep -qF -- "$2" "$tmp/out"
-  check "$1: unexpected '$2' in: $(head -c 800 "$tmp/out")" $?
-}
-
 # Fields: AOR|CONTACT|Q|EXPIRES_IN|INSTANCE|REG_ID|RECEIVED|SIDE|USER_AGENT|PATH,PATH
 db=$tmp/bindings.sqlite
 "$fixture" "$db" \

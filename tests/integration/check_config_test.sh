@@ -9,19 +9,9 @@ src=$2
 # shellcheck source=cli_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-expect_err() {  # expect_err NAME EXACT-LINE: a line of the last command's stderr
-  grep -qxF -- "$2" "$tmp/err"
-  check "$1: missing line '$2' in stderr: $(head -c 800 "$tmp/err")" $?
-}
-
 expect_err_match() {  # expect_err_match NAME REGEX
   grep -qE -- "$2" "$tmp/err"
   check "$1: no line matching '$2' in stderr: $(head -c 800 "$tmp/err")" $?
-}
-
-expect_out() {  # expect_out NAME EXACT-LINE: a line of the last command's stdout
-  grep -qxF -- "$2" "$tmp/out"
-  check "$1: missing line '$2' in stdout: $(head -c 600 "$tmp/out")" $?
 }
 
 expect_empty() {  # expect_empty NAME FILE
@@ -88,7 +78,7 @@ EOF
 mint_cert good 365 || { echo "FAIL: openssl could not mint a certificate"; exit 1; }
 write_tls_config "$tmp/good.toml" good
 expect_exit "valid" 0 "$bin" check-config "$tmp/good.toml"
-expect_out "valid" "$tmp/good.toml: ok (1 listener, 1 partner, 0 warnings)"
+expect_line "valid" "$tmp/good.toml: ok (1 listener, 1 partner, 0 warnings)"
 expect_empty "valid: stderr" "$tmp/err"
 expect_exit "valid --strict" 0 "$bin" check-config --strict "$tmp/good.toml"
 expect_exit "valid --quiet" 0 "$bin" check-config --quiet "$tmp/good.toml"
@@ -100,7 +90,7 @@ sed 's/^client_certificate = "require"/client_certificate = "always"/' "$tmp/goo
 expect_exit "error" 1 "$bin" check-config "$tmp/bad.toml"
 expect_err "error" \
   "$tmp/bad.toml:12:22: tls.edge.client_certificate: expected \"none\" or \"request\" or \"require\", got \"always\""
-expect_out "error" "$tmp/bad.toml: 1 error"
+expect_line "error" "$tmp/bad.toml: 1 error"
 printf '[server]\ndomains = ["acme.test"]\n[[listeners]]\ntransport = "udp"\naddress = "127.0.0.1:5060"\n[[partners]]\nname = "p"\ndomains = ["p.test"]\nmethods = ["INVITE", "invite"]\n' \
   >"$tmp/dup.toml"
 expect_exit "duplicate method" 1 "$bin" check-config "$tmp/dup.toml"
@@ -123,9 +113,9 @@ expect_err "warnings: open federation" \
   "$tmp/warn.toml:18:8: warning: federation.mode: open federation with no blocked_domains: any domain whose certificate and DNS check out may send; list the domains to refuse in federation.blocked_domains"
 expect_err "warnings: shadowed network" \
   "$tmp/warn.toml:22:27: warning: partners[1].networks[1]: 10.1.0.0/16 is already covered by networks[0] (10.0.0.0/8)"
-expect_out "warnings" "$tmp/warn.toml: ok (1 listener, 2 partners, 2 warnings)"
+expect_line "warnings" "$tmp/warn.toml: ok (1 listener, 2 partners, 2 warnings)"
 expect_exit "warnings --strict" 2 "$bin" check-config --strict "$tmp/warn.toml"
-expect_out "warnings --strict" \
+expect_line "warnings --strict" \
   "$tmp/warn.toml: ok (1 listener, 2 partners, 2 warnings), failing with --strict"
 expect_exit "warnings --quiet" 0 "$bin" check-config --quiet "$tmp/warn.toml"
 expect_empty "warnings --quiet: stderr" "$tmp/err"
@@ -178,7 +168,7 @@ else
   bash "$src/certs/mint-dev-certs.sh" "$tmp/example/certs/dev" >/dev/null
 fi
 expect_exit "example" 0 "$bin" check-config --strict "$tmp/example/policies/example.toml"
-expect_out "example" "$tmp/example/policies/example.toml: ok (3 listeners, 1 partner, 0 warnings)"
+expect_line "example" "$tmp/example/policies/example.toml: ok (3 listeners, 1 partner, 0 warnings)"
 expect_empty "example: stderr" "$tmp/err"
 
 cli_finish check-config

@@ -14,23 +14,6 @@ CLI_CLEANUP=stop_follow
 # shellcheck source=cli_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-expect_line() {  # expect_line NAME EXACT-LINE (in stdout)
-  grep -qxF -- "$2" "$tmp/out"
-  check "$1: missing line '$2' in: $(head -c 600 "$tmp/out")" $?
-}
-
-expect_err() {  # expect_err NAME EXACT-LINE (in stderr)
-  grep -qxF -- "$2" "$tmp/err"
-  check "$1: missing stderr line '$2' in: $(head -c 600 "$tmp/err")" $?
-}
-
-expect_count() {  # expect_count NAME N: stdout has N lines
-  local got
-  got=$(wc -l <"$tmp/out")
-  [ "$got" -eq "$2" ]
-  check "$1: $got lines, want $2: $(head -c 600 "$tmp/out")" $?
-}
-
 # rec TIME VERDICT STATUS RULE PARTNER SRC METHOD CALL-ID: one line as the writer writes it.
 rec() {
   printf '{"time":"%s","id":"d-%s","verdict":"%s","status":%s,"reason":"","rule":"%s","partner":"%s","direction":"inbound","transport":"tls","src":"%s","cert_subject":"CN=edge.%s.example","cert_sans":["DNS:edge.%s.example"],"cert_fingerprint":"AB:CD","country":"US","method":"%s","call_id":"%s","from":"sip:a@%s.example","to":"sip:b@acme.example","ruri":"sip:b@acme.example","mapped":""}\n' \

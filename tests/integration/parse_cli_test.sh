@@ -7,11 +7,6 @@ src=$2
 # shellcheck source=cli_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
-expect_line() {  # expect_line NAME EXACT-LINE
-  grep -qxF -- "$2" "$tmp/out"
-  check "$1: missing line '$2' in: $(head -c 600 "$tmp/out")" $?
-}
-
 ex=$src/examples/messages
 tor=$src/tests/data/torture
 
