@@ -1,8 +1,9 @@
 # Shared by the CLI tests (parse_cli_test.sh, check_config_test.sh, decisions_cli_test.sh,
 # bindings_cli_test.sh, policy_cli_test.sh): a temporary directory, pass/fail counters, the check
 # on a command's exit code and those on its output. Source it after `set -u`; then call
-# cli_finish NAME at the end (prints "NAME: N passed, M failed" and returns 1 on any failure). A script that starts processes sets CLI_CLEANUP to a function that
-# stops them; it runs before the directory is removed.
+# cli_finish NAME at the end (prints "NAME: N passed, M failed" and returns 1 on any failure).
+# A script that starts processes sets CLI_CLEANUP to a function that stops them; it runs before
+# the directory is removed.
 tmp=$(mktemp -d)
 failures=0
 passes=0
