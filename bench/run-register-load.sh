@@ -51,13 +51,8 @@ max_transactions = 2000000
 $database
 max_contacts = 10
 EOF
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.out" 2>&1 &
-edge=$!
-it_track "$edge"
-wait_for_line "$IT_TMP/edge.out" '^sipedge running' 1 10 "$edge" || {
-  cat "$IT_TMP/edge.out" >&2
-  exit 1
-}
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.out"
+edge=$edge_pid
 
 cpu_ticks() {  # utime + stime of sipedge, in clock ticks
   sed 's/^.*) //' "/proc/$edge/stat" | awk '{ print $12 + $13 }'

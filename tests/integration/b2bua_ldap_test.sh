@@ -117,14 +117,7 @@ networks = ["127.0.0.0/8"]
 listen = "127.0.0.1:$admin_port"
 EOF
 
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-if ! wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid"; then
-  echo "sipedge did not start:" >&2
-  cat "$IT_TMP/edge.log" >&2
-  exit 1
-fi
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 
 # ---- keys (as b2bua_test.sh's inbound_keys, domain acme.com) -------------------------------------
 FORBIDDEN_OUTSIDE="$INSIDE_IP|$EDGE_INT|nyc.acme.com|iside"

@@ -87,13 +87,7 @@ wait_metric() {  # wait_metric NAME VALUE TIMEOUT_S: until NAME reads VALUE
   return 1
 }
 
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid" || {
-  cat "$IT_TMP/edge.log" >&2
-  exit 1
-}
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 
 export SIPP_TRACE_MSG=0
 start_sipp_uas load_call_uas "$uas1_port" udp -i 127.0.0.3 -aa -trace_stat \
@@ -129,13 +123,7 @@ assert_ge "failover: the second hop took the calls after the kill" "$uas2_calls"
 it_stop "$edge_pid" 5
 sed -i 's/^interval = "500ms"$/interval = "0s"/; s/^name = "first"$/name = "gone"/' "$IT_TMP/edge.toml"
 sed -i 's/^priority = 1$/priority = 3/' "$IT_TMP/edge.toml"
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge2.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-wait_for_line "$IT_TMP/edge2.log" '^sipedge running' 1 10 "$edge_pid" || {
-  cat "$IT_TMP/edge2.log" >&2
-  exit 1
-}
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge2.log"
 export SIPP_RATE=$leak_rate SIPP_TIMEOUT=120
 run_sipp load_call_uac "127.0.0.1:$ext_port" udp 1000 -i 127.0.0.2 -s jerry
 assert_eq "warm-up: 1000 calls" "$(sipp_stat 'SuccessfulCall(C)')" 1000

@@ -134,14 +134,7 @@ timeout = "1s"
 listen = "127.0.0.1:$admin_port"
 EOF
 
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-if ! wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid"; then
-  echo "sipedge did not start:" >&2
-  cat "$IT_TMP/edge.log" >&2
-  exit 1
-fi
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 
 want() { [ -z "${ONLY:-}" ] || [[ "$1" == *$ONLY* ]]; }
 

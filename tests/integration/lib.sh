@@ -240,6 +240,19 @@ start_stunnel_server() {  # start_stunnel_server ACCEPT_PORT CONNECT_PORT CERT K
 
 # ---- /metrics ------------------------------------------------------------------------------------
 
+start_sipedge() {  # start_sipedge CONFIG LOG: `$SIPEDGE run --config CONFIG`, output in LOG
+  # In the background, tracked (stopped on exit); sets edge_pid. Waits up to 10 s for its
+  # "sipedge running" line; if it does not come, prints LOG and exits the script.
+  "$SIPEDGE" run --config "$1" >"$2" 2>&1 &
+  edge_pid=$!
+  it_track "$edge_pid"
+  if ! wait_for_line "$2" '^sipedge running' 1 10 "$edge_pid"; then
+    echo "sipedge did not start:" >&2
+    cat "$2" >&2
+    exit 1
+  fi
+}
+
 metric() {  # metric NAME: its value from http://127.0.0.1:$admin_port/metrics (first sample)
   exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
   printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3

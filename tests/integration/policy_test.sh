@@ -156,14 +156,7 @@ TOML
 it_track $!
 wait_for_port "$uas_port" udp 10 || { echo "responder did not start" >&2; exit 1; }
 
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-if ! wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid"; then
-  echo "sipedge did not start:" >&2
-  cat "$IT_TMP/edge.log" >&2
-  exit 1
-fi
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 
 # decisions_count WANT ARGS...: waits (bounded) until `sipedge decisions LOG ARGS` prints WANT
 # lines, then prints the count it saw last (the writer flushes every 100 ms).

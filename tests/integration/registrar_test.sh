@@ -120,15 +120,7 @@ EOF
 edge_pid=
 start_edge() {
   it_next edge
-  "$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_NEXT.out" 2>&1 &
-  edge_pid=$!
-  it_track "$edge_pid"
-  EDGE_OUT=$IT_NEXT.out
-  wait_for_line "$EDGE_OUT" '^sipedge running' 1 10 "$edge_pid" || {
-    cat "$EDGE_OUT" >&2
-    echo "sipedge did not start" >&2
-    exit 1
-  }
+  start_sipedge "$IT_TMP/edge.toml" "$IT_NEXT.out"
 }
 
 bindings() {  # bindings [AOR]: `sipedge bindings` output (JSON lines) in $IT_TMP/b.out
@@ -158,6 +150,15 @@ reg() {
   run_sipp reg_uac "$EDGE_INT:$int_port" udp 1 -i "$DEVICE_IP" -p "$port" \
     -cid_str "$user-$port@test" "${args[@]}"
   assert_sipp_ok "$name" $? 1
+}
+
+devices() {  # devices USER N: N devices of USER register from new ports, kept in ${PORTS[@]}
+  local i
+  PORTS=()
+  for ((i = 1; i <= $2; i++)); do
+    PORTS+=("$(free_port)")
+    reg "register $1 ($i)" "${PORTS[-1]}" "$1" 1 200
+  done
 }
 
 uas() {  # uas SCENARIO PORT USER TAG [sipp args]: a registered device answering at its contact
@@ -268,34 +269,25 @@ check "decision log: the partner's REGISTER refused by rule partners[partner].re
 
 # -- parallel forking ---------------------------------------------------------------------------
 # carol: device 1 rings (and is CANCELed), device 2 answers.
-c1=$(free_port)
-c2=$(free_port)
-reg "register carol (1)" "$c1" carol 1 200
-reg "register carol (2)" "$c2" carol 1 200
-uas fork_ring_uas "$c1" carol ring
-uas fork_answer_uas "$c2" carol ans -d 500
+devices carol 2
+uas fork_ring_uas "${PORTS[0]}" carol ring
+uas fork_answer_uas "${PORTS[1]}" carol ans -d 500
 call "parallel: the second answers" carol
 wait_devices "parallel: the second answers"
 assert_eq "parallel: two early dialogs reached the caller" \
   "$(grep -c ' 180 to-tag ' "$IT_TMP/parallel: the second answers.call.log" 2>/dev/null)" 2
 
 # dave: device 1 busy, device 2 answers.
-d1=$(free_port)
-d2=$(free_port)
-reg "register dave (1)" "$d1" dave 1 200
-reg "register dave (2)" "$d2" dave 1 200
-uas fork_busy_uas "$d1" dave busy
-uas fork_answer_uas "$d2" dave ans -d 600
+devices dave 2
+uas fork_busy_uas "${PORTS[0]}" dave busy
+uas fork_answer_uas "${PORTS[1]}" dave ans -d 600
 call "parallel: 486 and 200" dave
 wait_devices "parallel: 486 and 200"
 
 # erin: both answer 200; the later one is ACKed and BYEd by sipedge, never relayed.
-e1=$(free_port)
-e2=$(free_port)
-reg "register erin (1)" "$e1" erin 1 200
-reg "register erin (2)" "$e2" erin 1 200
-uas fork_answer_uas "$e1" erin ans -d 200
-uas fork_extra_2xx_uas "$e2" erin xtra -d 1000
+devices erin 2
+uas fork_answer_uas "${PORTS[0]}" erin ans -d 200
+uas fork_extra_2xx_uas "${PORTS[1]}" erin xtra -d 1000
 extra=$SIPP_UAS_LAST
 call "parallel: two 200" erin
 wait_devices "parallel: two 200"
@@ -304,25 +296,17 @@ grep -q 'tag=xtra-' "$SIPP_LAST.msg.log"
 check "two 200: nothing of the extra branch reached the caller" $(($? == 0 ? 1 : 0))
 
 # frank: three devices: ringing, busy, answering.
-f1=$(free_port)
-f2=$(free_port)
-f3=$(free_port)
-reg "register frank (1)" "$f1" frank 1 200
-reg "register frank (2)" "$f2" frank 1 200
-reg "register frank (3)" "$f3" frank 1 200
-uas fork_ring_uas "$f1" frank ring
-uas fork_busy_uas "$f2" frank busy
-uas fork_answer_uas "$f3" frank ans -d 800
+devices frank 3
+uas fork_ring_uas "${PORTS[0]}" frank ring
+uas fork_busy_uas "${PORTS[1]}" frank busy
+uas fork_answer_uas "${PORTS[2]}" frank ans -d 800
 call "parallel: three devices" frank
 wait_devices "parallel: three devices"
 
 # gina: both busy: the caller gets 486.
-g1=$(free_port)
-g2=$(free_port)
-reg "register gina (1)" "$g1" gina 1 200
-reg "register gina (2)" "$g2" gina 1 200
-uas fork_busy_uas "$g1" gina busy
-uas fork_busy_uas "$g2" gina busy -d 300
+devices gina 2
+uas fork_busy_uas "${PORTS[0]}" gina busy
+uas fork_busy_uas "${PORTS[1]}" gina busy -d 300
 call_fails "parallel: all busy" gina 486
 wait_devices "parallel: all busy"
 
@@ -330,10 +314,7 @@ wait_devices "parallel: all busy"
 r1=$(free_port)
 reg "register rob@redir.test" "$r1" rob 1 200 domain redir.test aor sip:rob@redir.test \
   from_aor sip:rob@redir.test expect_bindings 1
-start_sipp_uas fork_answer_uas "$r1" udp -i "$DEVICE_IP" -m 1 -timeout 30s -timeout_error \
-  -key expected_ruri "sip:rob@$DEVICE_IP:$r1" -key tagprefix direct
-UAS_PIDS+=("$IT_LAST_PID")
-UAS_NAMES+=("$SIPP_UAS_LAST")
+uas fork_answer_uas "$r1" rob direct
 run_sipp redirect_uac "$EDGE_EXT:$ext_port" udp 1 -i "$PARTNER_IP" \
   -key to_uri sip:rob@redir.test -key from_uri sip:bob@partner.test -d 200 \
   -trace_logs -log_file "$IT_TMP/redirect.log"

@@ -129,14 +129,7 @@ EOF
 }
 write_config
 
-"$SIPEDGE" run --config "$IT_TMP/edge.toml" >"$IT_TMP/edge.log" 2>&1 &
-edge_pid=$!
-it_track "$edge_pid"
-if ! wait_for_line "$IT_TMP/edge.log" '^sipedge running' 1 10 "$edge_pid"; then
-  echo "sipedge did not start:" >&2
-  cat "$IT_TMP/edge.log" >&2
-  exit 1
-fi
+start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 echo "tls rotation: sipedge (pid $edge_pid) TLS 127.0.0.1:$tls_port, $calls calls at $rate/s"
 
 # ---- 1. start-up ----------------------------------------------------------------------------------
