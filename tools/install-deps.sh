@@ -7,7 +7,7 @@ set -euo pipefail
 build=(cmake ninja-build g++ pkg-config
        libevent-dev libssl-dev libc-ares-dev libmaxminddb-dev libtomlplusplus-dev
        libexpected-dev libcli11-dev libfmt-dev openssl libldap-dev
-       libsqlite3-dev)
+       libsqlite3-dev libjemalloc-dev)
 # Unit, integration and fuzz tests: GoogleTest, clang + libFuzzer runtime, real peers (SIPp,
 # dnsmasq for DNS, stunnel in front of SIPp for TLS; ss from iproute2 to wait for ports; Kamailio
 # as the internal proxy; the MaxMind DB writer for test GeoIP databases).

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -23,6 +22,7 @@
 #include "commands.h"
 #include "edge.h"
 #include "edge_metrics.h"
+#include "heap.h"
 #include "node.h"
 #include "settings.h"
 #include "sipedge/base/log.h"
@@ -42,11 +42,11 @@ class NullUser final : public txn::TransactionUser {
   void onResponse(txn::ClientTransactionId, txn::ClientResponse&&) override {}
 };
 
-// Gives freed heap pages back to the system (glibc keeps them in its arenas: after a load peak
-// the resident size would otherwise stay at the peak). Every `interval` it looks at the heap and
-// trims only when most of it is free (more than 16 MiB free, and more free than in use): under a
-// steady load the pages would only be faulted back in. malloc_trim takes each arena's lock
-// briefly; the workers' allocations wait for it at most that long.
+// Gives freed heap pages back to the system (allocators keep them: after a load peak the resident
+// size would otherwise stay at the peak for a while, with glibc for good). Every `interval` it
+// looks at the heap and releases only when most of it is idle (more than 16 MiB, and more idle
+// than in use): under a steady load the pages would only be faulted back in. Releasing takes each
+// arena's lock briefly; the workers' allocations wait for it at most that long.
 std::jthread startHeapTrimmer(std::chrono::seconds interval) {
   return std::jthread([interval](std::stop_token stop) {
     std::mutex mutex;
@@ -57,9 +57,9 @@ std::jthread startHeapTrimmer(std::chrono::seconds interval) {
       if (stop.stop_requested()) {
         break;
       }
-      const struct mallinfo2 heap = mallinfo2();
-      if (heap.fordblks > (16u << 20) && heap.fordblks > heap.uordblks) {
-        malloc_trim(0);
+      const HeapUsage heap = heapUsage();
+      if (heap.idle > (16u << 20) && heap.idle > heap.in_use) {
+        releaseIdleHeap();
       }
     }
   });
@@ -377,8 +377,8 @@ int runRunCommand(const RunCommandOptions& opts) {
     admin = std::move(*started);
     fmt::print("admin http://{}/metrics\n", config::toString(admin->address()));
   }
-  fmt::print("sipedge running: {} worker(s), domains {}\n", workers,
-             fmt::join(cfg.server.domains, ", "));
+  fmt::print("sipedge running: {} worker(s), domains {}, allocator {}\n", workers,
+             fmt::join(cfg.server.domains, ", "), allocatorName());
   std::fflush(stdout);
   pool.start();
   std::jthread trimmer = startHeapTrimmer(std::chrono::seconds(10));
