@@ -1,5 +1,7 @@
 #include "sipedge/txn/key.h"
 
+#include <charconv>
+
 #include "sipedge/base/strings.h"
 
 namespace sipedge::txn {
@@ -13,10 +15,21 @@ void append(std::string& out, std::string_view part) {
 }
 
 void appendSentBy(std::string& out, const sip::Via& via) {
-  out += toLower(via.host);  // host names compare case-insensitively
+  for (char c : via.host) {
+    out += asciiLower(c);  // host names compare case-insensitively
+  }
   out += ':';
-  out += via.port ? std::to_string(*via.port) : std::string();
+  if (via.port) {
+    char digits[8];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *via.port).ptr;
+    out.append(digits, end);
+  }
   out += '\x1f';
+}
+
+Key finished(Key key) {
+  key.hash = std::hash<std::string_view>()(key.text);
+  return key;
 }
 
 std::optional<Key> keyFor(const sip::Message& m, std::string_view method) {
@@ -32,7 +45,7 @@ std::optional<Key> keyFor(const sip::Message& m, std::string_view method) {
     append(key.text, top.branch);
     appendSentBy(key.text, top);
     append(key.text, method);
-    return key;
+    return finished(std::move(key));
   }
   // RFC 2543 fallback.
   append(key.text, "2543");
@@ -44,7 +57,7 @@ std::optional<Key> keyFor(const sip::Message& m, std::string_view method) {
   append(key.text, std::to_string(m.cseq()->number));
   append(key.text, top.text);
   append(key.text, method);
-  return key;
+  return finished(std::move(key));
 }
 
 }  // namespace
@@ -77,7 +90,7 @@ std::optional<Key> clientKey(const sip::Message& response) {
   Key key;
   append(key.text, response.vias().front().branch);
   append(key.text, response.cseq()->method_text);
-  return key;
+  return finished(std::move(key));
 }
 
 std::optional<Key> clientKeyOfRequest(const sip::Message& request) {

@@ -12,8 +12,9 @@
 namespace sipedge::txn {
 
 struct Key {
-  std::string text;  // normalised: branch or RFC 2543 fields, sent-by, method
-  bool operator==(const Key&) const = default;
+  std::string text;      // normalised: branch or RFC 2543 fields, sent-by, method
+  std::size_t hash = 0;  // of text, computed once: the tables compare and rehash by it
+  bool operator==(const Key& other) const { return hash == other.hash && text == other.text; }
 };
 
 // The server transaction a received request belongs to. An ACK maps to its INVITE's transaction
@@ -40,7 +41,5 @@ bool isRfc3261Branch(std::string_view branch);
 
 template <>
 struct std::hash<sipedge::txn::Key> {
-  std::size_t operator()(const sipedge::txn::Key& k) const noexcept {
-    return std::hash<std::string>()(k.text);
-  }
+  std::size_t operator()(const sipedge::txn::Key& k) const noexcept { return k.hash; }
 };
