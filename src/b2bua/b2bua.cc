@@ -60,14 +60,6 @@ bool isTargetRefresh(sip::Method m) {
          m == sip::Method::Notify || m == sip::Method::Refer;
 }
 
-std::string indexKey(std::string_view call_id, std::string_view tag) {
-  std::string k;
-  k.reserve(call_id.size() + tag.size() + 1);
-  k.append(call_id).push_back('\n');
-  k.append(tag);
-  return k;
-}
-
 std::vector<std::string> routeSet(const sip::Message& m, bool reverse) {
   std::vector<std::string> out;
   for (const sip::NameAddr& rr : m.recordRoutes()) {
@@ -690,8 +682,8 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     client_leg.local_cseq = out.cseq;
     client_leg.invite_cseq = m.method() == sip::Method::Invite ? out.cseq : 0;
     relay.dialog = d->id;
-    dialog_index_[indexKey(server_leg.call_id, server_leg.local_tag)] = d->id;
-    dialog_index_[indexKey(client_leg.call_id, client_leg.local_tag)] = d->id;
+    dialog_index_[server_leg.local_tag] = d->id;
+    dialog_index_[client_leg.local_tag] = d->id;
     const std::uint64_t did = d->id;
     d->created = clock_.now();
     dialogs_[did] = std::move(d);
@@ -925,12 +917,19 @@ void B2bua::onAttemptTimeout(std::uint64_t relay_key) {
 // ---- in-dialog requests -----------------------------------------------------------------------
 
 B2bua::Dialog* B2bua::findDialog(std::string_view call_id, std::string_view local_tag) {
-  auto it = dialog_index_.find(indexKey(call_id, local_tag));
+  auto it = dialog_index_.find(local_tag);
   if (it == dialog_index_.end()) {
     return nullptr;
   }
   auto d = dialogs_.find(it->second);
-  return d == dialogs_.end() ? nullptr : d->second.get();
+  if (d == dialogs_.end()) {
+    return nullptr;
+  }
+  Dialog& dialog = *d->second;
+  // The internal leg's tag goes with its Call-ID; every other tag (the external leg's, a fork's)
+  // with the external leg's.
+  const Leg& leg = local_tag == dialog.in.local_tag ? dialog.in : dialog.ext;
+  return leg.call_id == call_id ? &dialog : nullptr;
 }
 
 void B2bua::handleInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog,
@@ -1598,10 +1597,10 @@ void B2bua::endDialog(std::uint64_t id) {
     return;
   }
   Dialog& d = *it->second;
-  dialog_index_.erase(indexKey(d.ext.call_id, d.ext.local_tag));
-  dialog_index_.erase(indexKey(d.in.call_id, d.in.local_tag));
+  dialog_index_.erase(d.ext.local_tag);
+  dialog_index_.erase(d.in.local_tag);
   for (const std::string& tag : d.fork_tags) {
-    dialog_index_.erase(indexKey(d.ext.call_id, tag));  // forking: the requester is a partner
+    dialog_index_.erase(tag);  // forking: the requester is a partner
   }
   // Timers may be the caller (expiry, session): free the dialog after this dispatch.
   std::unique_ptr<Dialog> doomed = std::move(it->second);

@@ -141,7 +141,7 @@ bool B2bua::addBranches(Relay& relay, const std::vector<location::Binding>& bind
         // becomes the leg's, and endDialog erases these besides the legs' tags.
         for (const Relay::Branch& branch : relay.branches) {
           d.fork_tags.push_back(branch.tag);
-          dialog_index_[indexKey(d.ext.call_id, branch.tag)] = d.id;
+          dialog_index_[branch.tag] = d.id;
         }
       }
     }

@@ -153,7 +153,6 @@ std::string partyWithUri(const sip::NameAddr& na, std::string_view uri);
 std::string tagged(const std::string& party, const std::string& tag);
 bool isDialogCreating(sip::Method m);
 bool isTargetRefresh(sip::Method m);
-std::string indexKey(std::string_view call_id, std::string_view tag);
 // The route set of a dialog from the Record-Route of the message that set it up: in order for
 // the UAS, reversed for the UAC (RFC 3261 12.1).
 std::vector<std::string> routeSet(const sip::Message& m, bool reverse);

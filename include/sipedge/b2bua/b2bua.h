@@ -30,6 +30,7 @@
 #include "sipedge/b2bua/next_hops.h"
 #include "sipedge/b2bua/registrar.h"
 #include "sipedge/base/random.h"
+#include "sipedge/base/strings.h"
 #include "sipedge/base/time.h"
 #include "sipedge/dns/resolver.h"
 #include "sipedge/identity/directory.h"
@@ -277,8 +278,10 @@ class B2bua final : public txn::TransactionUser {
   std::unordered_map<std::uint64_t, std::uint64_t> by_server_;        // server txn -> relay
   std::unordered_map<std::uint64_t, std::uint64_t> by_client_;        // client txn -> relay
   std::unordered_map<std::uint64_t, std::unique_ptr<Dialog>> dialogs_;
-  std::unordered_map<std::string, std::uint64_t> dialog_index_;  // Call-ID + '\n' + local tag
-  std::unordered_map<std::uint64_t, std::size_t> pings_;         // client txn -> next hop
+  // sipedge's local tags (the legs' and a forked call's per-branch tags; minted unique per worker)
+  // -> dialog. findDialog checks the Call-ID of the leg the tag belongs to.
+  StringMap<std::uint64_t> dialog_index_;
+  std::unordered_map<std::uint64_t, std::size_t> pings_;  // client txn -> next hop
   TimerPtr ping_timer_;
   TimerPtr lifetime_sweep_;
   std::vector<std::unique_ptr<Dialog>> graveyard_;  // ended dialogs, freed after the dispatch
