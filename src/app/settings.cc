@@ -22,6 +22,7 @@ txn::LayerSettings layerSettings(const config::Config& c) {
   s.timers.t4 = c.txn.t4;
   s.timers.timer_c = c.txn.timer_c;
   s.timers.timer_d = c.txn.timer_d;
+  s.timers.wait = c.txn.wait_timer;
   s.max_transactions = c.limits.max_transactions;
   s.max_udp_request_bytes = c.limits.udp_max_request_bytes;
   return s;

@@ -553,7 +553,7 @@ constexpr std::string_view kLimitsKeys[] = {
     "max_message_bytes", "max_headers",          "max_connections",       "max_connections_per_ip",
     "max_pending_bytes", "connect_timeout",      "tls_handshake_timeout", "idle_timeout",
     "max_transactions",  "udp_max_request_bytes"};
-constexpr std::string_view kTxnKeys[] = {"t1", "t2", "t4", "timer_c", "timer_d"};
+constexpr std::string_view kTxnKeys[] = {"t1", "t2", "t4", "timer_c", "timer_d", "wait_timer"};
 constexpr std::string_view kDnsKeys[] = {"servers",      "timeout", "tries", "cache_entries",
                                          "negative_ttl", "max_ttl", "ipv6",  "prefer_ipv6"};
 constexpr std::string_view kFederationKeys[] = {"mode", "blocked_domains", "unknown_action",
@@ -894,6 +894,7 @@ class Builder {
     r.duration(*t, "t4", "txn", x.t4, Duration{1}, minute);
     r.duration(*t, "timer_c", "txn", x.timer_c, Duration{1});
     r.duration(*t, "timer_d", "txn", x.timer_d, Duration{0});
+    r.duration(*t, "wait_timer", "txn", x.wait_timer, Duration{0}, 10 * minute);
     if (r.duration(*t, "t2", "txn", x.t2, Duration{1}, minute) && r.ok() && x.t2 < x.t1) {
       const toml::node* at = t->get("t2") != nullptr ? t->get("t2") : t->get("t1");
       r.failAt(*at, t->get("t2") != nullptr ? "txn.t2" : "txn.t1",

@@ -82,7 +82,7 @@ Step inviteClientFinal(Transition& t, int status) {
   if (isSuccess(status)) {
     // RFC 6026: 2xx retransmissions go to the TU until timer M.
     t.act(PassResponse{status});
-    return t.to(Phase::Accepted).startTimer(TimerId::M, tc.timerB()).done();
+    return t.to(Phase::Accepted).startTimer(TimerId::M, tc.waitTimer()).done();
   }
   // 17.1.1.2: ACK the non-2xx final response, pass it up, wait timer D for retransmissions.
   t.act(SendAck{}).act(PassResponse{status});
@@ -231,7 +231,7 @@ Step on(InviteServer, Transition& t, const TuResponse& r) {
   }
   if (isSuccess(r.status)) {
     // RFC 6026: the TU retransmits 2xx; the transaction waits in Accepted.
-    return t.to(Phase::Accepted).startTimer(TimerId::L, t.timers().timerB()).done();
+    return t.to(Phase::Accepted).startTimer(TimerId::L, t.timers().waitTimer()).done();
   }
   t.to(Phase::Completed);
   if (!s.reliable) {
@@ -300,7 +300,7 @@ Step on(NonInviteServer, Transition& t, const TuResponse& r) {
     return t.to(Phase::Proceeding).act(SendResponse{}).done();
   }
   t.act(SendResponse{});
-  return t.waitThenTerminate(Phase::Completed, TimerId::J, t.timers().timerB()).done();
+  return t.waitThenTerminate(Phase::Completed, TimerId::J, t.timers().waitTimer()).done();
 }
 
 Step on(NonInviteServer, Transition& t, const TimerFired& f) {

@@ -122,6 +122,7 @@ t2 = "2s"
 t4 = "3s"
 timer_c = "4m"
 timer_d = "0s"
+wait_timer = "5s"
 
 [dns]
 servers = ["192.0.2.53", "[2001:db8::53]:5353"]
@@ -187,7 +188,7 @@ domains = ["partner.com", "sip.partner.com"]
   EXPECT_EQ(c->limits, limits);
 
   EXPECT_EQ(c->txn, (TxnConfig{milliseconds(250), milliseconds(2000), milliseconds(3000),
-                               milliseconds(240000), milliseconds(0)}));
+                               milliseconds(240000), milliseconds(0), milliseconds(5000)}));
   DnsConfig dns;
   dns.servers = {{"192.0.2.53", 53, false}, {"2001:db8::53", 5353, true}};
   dns.timeout = milliseconds(1000);
@@ -319,6 +320,8 @@ TEST(ConfigErrors, BadValues) {
 TEST(ConfigErrors, TxnSanity) {
   EXPECT_EQ(errorOf(withMinimal("[txn]\nt1 = \"0ms\"\n")),
             R"(t.toml:8:6: txn.t1: expected a duration from 1ms to 60000ms, got "0ms")");
+  EXPECT_EQ(errorOf(withMinimal("[txn]\nwait_timer = \"11m\"\n")),
+            R"(t.toml:8:14: txn.wait_timer: expected a duration from 0ms to 600000ms, got "11m")");
   EXPECT_EQ(errorOf(withMinimal("[txn]\nt1 = \"5s\"\n")),
             "t.toml:8:6: txn.t1: t2 (4000ms) must not be below t1 (5000ms)");
   EXPECT_EQ(errorOf(withMinimal("[txn]\nt1 = \"1s\"\nt2 = \"900ms\"\n")),

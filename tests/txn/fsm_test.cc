@@ -60,7 +60,8 @@ struct Line {
 class Scenario {
  public:
   Scenario(Machine m, bool reliable, std::string start_actions, Phase start_phase,
-           bool proxy_timer_c = false) {
+           bool proxy_timer_c = false, TimerConfig timers = {})
+      : timers_(timers) {
     const Step s = start(m, reliable, timers_, proxy_timer_c);
     EXPECT_EQ(render(s.actions), start_actions);
     EXPECT_EQ(s.state.phase, start_phase);
@@ -257,6 +258,25 @@ TEST(NonInviteServerTest, TryingProceedingCompleted) {
       {RequestRetransmission{}, "send-response", Phase::Completed},
       {fire(TimerId::J), "terminate", Phase::Terminated},
   });
+}
+
+// [txn] wait_timer: J, L and M wait what the operator set; B, F, H and the retransmission caps
+// stay 64*T1.
+TEST(WaitTimerTest, ShortensJLMOnly) {
+  TimerConfig timers;
+  timers.wait = Duration{5000};
+  Scenario j(Machine::NonInviteServer, false, "", Phase::Trying, false, timers);
+  j.run({{tu(200), "send-response, start-J(5000)", Phase::Completed}});
+  Scenario l(Machine::InviteServer, false, "", Phase::Proceeding, false, timers);
+  l.run({{tu(200), "send-response, start-L(5000)", Phase::Accepted}});
+  Scenario h(Machine::InviteServer, false, "", Phase::Proceeding, false, timers);
+  h.run({{tu(486), "send-response, start-G(500), start-H(32000)", Phase::Completed}});
+  Scenario m(Machine::InviteClient, false, "send-request, start-A(500), start-B(32000)",
+             Phase::Calling, false, timers);
+  m.run({{response(200), "stop-A, stop-B, pass-200, start-M(5000)", Phase::Accepted}});
+  Scenario f(Machine::NonInviteClient, false, "send-request, start-E(500), start-F(32000)",
+             Phase::Trying, false, timers);
+  f.run({{response(200), "stop-E, stop-F, pass-200, start-K(5000)", Phase::Completed}});
 }
 
 TEST(NonInviteServerTest, ReliableFinalTerminatesAtOnce) {

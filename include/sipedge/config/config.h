@@ -106,6 +106,7 @@ struct TxnConfig {
   Duration t4{5000};
   Duration timer_c{180000};
   Duration timer_d{32000};
+  Duration wait_timer{0};  // timers J, L, M; 0: 64*T1
   bool operator==(const TxnConfig&) const = default;
 };
 

@@ -25,7 +25,12 @@ struct TimerConfig {
   Duration t4{5000};
   Duration timer_c{180000};  // proxy INVITE timer (RFC 3261 16.6 step 11): > 3 minutes
   Duration timer_d{32000};   // unreliable transports: at least 32 s
-  Duration timerB() const { return 64 * t1; }  // also F, H, J, L, M
+  // How long a finished transaction over UDP stays to absorb retransmissions: timers J (non-INVITE
+  // server), L and M (RFC 6026's Accepted INVITE server and client). Zero: 64*T1, as the RFCs
+  // say. An operator may shorten it (Kamailio's tm waits 5 s) to hold fewer transactions.
+  Duration wait{0};
+  Duration timerB() const { return 64 * t1; }                                // also F, H
+  Duration waitTimer() const { return wait.count() > 0 ? wait : timerB(); }  // J, L, M
 };
 
 enum class Machine : std::uint8_t { InviteClient, NonInviteClient, InviteServer, NonInviteServer };
