@@ -6,8 +6,12 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -70,7 +74,7 @@ Result<Address, std::string> Listener::open() {
   fd_ = fd;
   event_base* base = owner_.worker_.base();
   if (udp) {
-    buffer_.resize(65536);
+    buffer_.resize(kDatagramBatch * kDatagramSlot);
     read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &Listener::onReadable, this);
     event_add(read_event_, nullptr);
   } else {
@@ -145,21 +149,43 @@ void Listener::onReadable(int, short, void* self) {
 }
 
 void Listener::readDatagrams() {
-  for (std::size_t i = 0; i < owner_.limits_.udp_max_datagrams_per_wakeup; ++i) {
-    SocketAddress from;
-    from.length = sizeof(from.storage);
-    ssize_t n =
-        recvfrom(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT, from.get(), &from.length);
-    if (n < 0) {
+  // Batches of datagrams, at most udp_max_datagrams_per_wakeup per wake-up (the loop's other
+  // events get their turn). A batch shorter than asked for means the socket is drained: no
+  // further system call only to hear EAGAIN.
+  std::array<SocketAddress, kDatagramBatch> from;
+  std::array<iovec, kDatagramBatch> iov;
+  std::array<mmsghdr, kDatagramBatch> msgs;
+  std::size_t left = owner_.limits_.udp_max_datagrams_per_wakeup;
+  while (left > 0) {
+    const std::size_t want = std::min(left, kDatagramBatch);
+    for (std::size_t i = 0; i < want; ++i) {
+      iov[i] = iovec{buffer_.data() + i * kDatagramSlot, kDatagramSlot};
+      msgs[i] = mmsghdr{};
+      msgs[i].msg_hdr.msg_name = from[i].get();
+      msgs[i].msg_hdr.msg_namelen = sizeof(from[i].storage);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = recvmmsg(fd_, msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (got <= 0) {
       return;  // EAGAIN, or an ICMP error reported on the socket: nothing to read
     }
-    auto source = fromSocketAddress(from.get(), from.length);
-    if (!source || n == 0) {
-      continue;
+    for (int i = 0; i < got; ++i) {
+      const mmsghdr& m = msgs[static_cast<std::size_t>(i)];
+      auto source =
+          fromSocketAddress(from[static_cast<std::size_t>(i)].get(), m.msg_hdr.msg_namelen);
+      if (!source || m.msg_len == 0) {
+        continue;
+      }
+      std::string_view bytes(buffer_.data() + static_cast<std::size_t>(i) * kDatagramSlot,
+                             m.msg_len);
+      owner_.receiveBytes(bytes, Endpoint{*source, Transport::Udp}, bound_, settings_.side,
+                          Flow{0, id_}, nullptr, this, nullptr, /*datagram=*/true);
     }
-    std::string_view bytes(buffer_.data(), static_cast<std::size_t>(n));
-    owner_.receiveBytes(bytes, Endpoint{*source, Transport::Udp}, bound_, settings_.side,
-                        Flow{0, id_}, nullptr, this, nullptr, /*datagram=*/true);
+    if (static_cast<std::size_t>(got) < want) {
+      return;
+    }
+    left -= static_cast<std::size_t>(got);
   }
 }
 

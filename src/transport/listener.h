@@ -50,7 +50,11 @@ class Listener {
   int fd_ = -1;
   event* read_event_ = nullptr;         // UDP
   evconnlistener* acceptor_ = nullptr;  // TCP/TLS
-  std::vector<char> buffer_;            // UDP receive buffer
+  // UDP: one recvmmsg takes up to kDatagramBatch datagrams, each into its own 64 KiB slot (only
+  // the bytes received are ever touched).
+  static constexpr std::size_t kDatagramBatch = 8;
+  static constexpr std::size_t kDatagramSlot = 65536;
+  std::vector<char> buffer_;
 };
 
 }  // namespace sipedge::transport
