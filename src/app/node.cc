@@ -1,5 +1,7 @@
 #include "node.h"
 
+#include <pthread.h>
+
 #include <csignal>
 
 #include "sipedge/b2bua/ids.h"
@@ -81,7 +83,11 @@ Result<transport::Address, std::string> NodePool::listen(transport::ListenerSett
 void NodePool::start() {
   for (auto& node : nodes_) {
     Node* n = node.get();
-    threads_.emplace_back([n] { n->worker().run(); });
+    threads_.emplace_back([n] {
+      // "worker-N" in top -H, ps -L and /proc/PID/task/*/comm (at most 15 characters).
+      pthread_setname_np(pthread_self(), n->worker().name().substr(0, 15).c_str());
+      n->worker().run();
+    });
   }
 }
 
