@@ -1265,13 +1265,16 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (const sip::Header* ct = m.find(sip::HeaderId::ContentType)) {
     content_type = ct->value;
   }
-  const std::string text =
+  // Built from parsed values only, so it is sent as built, not parsed again (respondText).
+  std::string text =
       sip::responseText(relay.request, status, reason, relay.server_tag, headers,
                         m.body().empty() ? std::string_view{} : m.body(), content_type);
-  auto built = sip::parseMessage(text, sip::ParseOptions{});
-  if (!built) {
-    return;
-  }
+  // Its To-tag: the request's own (in a dialog), else the one responseText added.
+  const std::string_view request_tag =
+      relay.request.to() != nullptr ? relay.request.to()->tag : std::string_view();
+  const std::string_view to_tag = !request_tag.empty() ? request_tag
+                                  : status > 100      ? std::string_view(relay.server_tag)
+                                                      : std::string_view();
   if (status >= 200 && status < 300 && dialog != nullptr && dialog->kind == Dialog::Kind::Invite &&
       (method == sip::Method::Invite || method == sip::Method::Update)) {
     armSessionTimer(*dialog, m);
@@ -1279,7 +1282,10 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (status >= 200 && status < 300 && method == sip::Method::Invite && dialog != nullptr) {
     // sipedge retransmits this 2xx until the ACK, and sends the ACK on the other leg then.
     dialog->confirmed = true;
-    auto p = std::make_unique<Dialog::Pending2xx>(built->clone());
+    auto p = std::make_unique<Dialog::Pending2xx>();
+    p->response = text;
+    p->status = status;
+    p->to_tag = std::string(to_tag);
     p->server = relay.server;
     p->to_external = relay.from_external;
     p->cseq = relay.request.cseq() ? relay.request.cseq()->number : 0;
@@ -1291,7 +1297,7 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
     }
     dialog->retransmit_timer->enable(dialog->pending_2xx->interval);
   }
-  (void)layer().respond(relay.server, std::move(*built));
+  (void)layer().respondText(relay.server, status, std::move(text), to_tag);
   if (status < 200) {
     return;
   }
@@ -1392,7 +1398,7 @@ void B2bua::retransmit2xx(std::uint64_t dialog_id) {
     hangUp(d);
     return;
   }
-  (void)layer().respond(p.server, p.response.clone());
+  (void)layer().respondText(p.server, p.status, p.response, p.to_tag);
   p.interval = std::min(p.interval * 2, timers.t2);
   d.retransmit_timer->enable(p.interval);
 }
@@ -1463,10 +1469,7 @@ void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ac
   }
   dialog.last_ack_cseq = leg.invite_cseq;
   dialog.last_ack_external = to_external;
-  auto message = sip::parseMessage(text, sip::ParseOptions{});
-  if (message) {
-    (void)layer().sendAck(std::move(*message), leg.destination);
-  }
+  (void)layer().sendAckText(std::move(text), leg.destination);  // built from parsed values
 }
 
 void B2bua::onStrayResponse(Inbound&& response) {
@@ -1490,10 +1493,7 @@ void B2bua::onStrayResponse(Inbound&& response) {
       ackOtherLeg(*dialog, external, m);  // rebuilt: it had no body
       return;
     }
-    auto message = sip::parseMessage(dialog->last_ack, sip::ParseOptions{});
-    if (message) {
-      (void)layer().sendAck(std::move(*message), leg.destination);
-    }
+    (void)layer().sendAckText(dialog->last_ack, leg.destination);
   }
 }
 

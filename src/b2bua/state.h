@@ -50,15 +50,16 @@ struct B2bua::Dialog {
   std::uint64_t initial_relay = 0;  // while the dialog-creating request is pending
   // A 2xx to an INVITE that sipedge retransmits until the ACK (RFC 3261 13.3.1.4).
   struct Pending2xx {
-    explicit Pending2xx(sip::Message m) : response(std::move(m)) {}
     ServerTransactionId server;
-    sip::Message response;
+    std::string response;  // as sent (built by sip::responseText); sent again as it is
+    int status = 200;
+    std::string to_tag;
     bool to_external = false;
     std::uint32_t cseq = 0;
     Duration interval{};
     Duration elapsed{};
   };
-  std::unique_ptr<Pending2xx> pending_2xx;  // a Message is large: held only while it waits
+  std::unique_ptr<Pending2xx> pending_2xx;  // held only while it waits
   TimerPtr retransmit_timer;
   // The ACK sipedge sent on a leg for its last 2xx, re-sent when that 2xx is retransmitted. Only
   // an ACK with a body (an SDP answer) is kept as text; one without is rebuilt from the leg.

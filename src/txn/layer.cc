@@ -453,6 +453,21 @@ Result<void, LayerError> Layer::respond(ServerTransactionId id, sip::Message res
   return respondWith(*t, response.statusCode(), response.serialize(), tag);
 }
 
+Result<void, LayerError> Layer::respondText(ServerTransactionId id, int status, std::string text,
+                                            std::string_view to_tag) {
+  Entry entry(*this, EntryKind::Api);
+  Transaction* t = find(id.value);
+  if (t == nullptr || t->isClient() || t->internal()) {
+    return fail(LayerError{LayerError::Kind::UnknownTransaction, {}});
+  }
+  // The status line says what `status` says: "SIP/2.0 NNN ".
+  const std::string line = "SIP/2.0 " + std::to_string(status) + " ";
+  if (status < 100 || status > 699 || !text.starts_with(line)) {
+    return fail(LayerError{LayerError::Kind::InvalidMessage, "not a " + std::to_string(status)});
+  }
+  return respondWith(*t, status, std::move(text), to_tag);
+}
+
 Result<void, LayerError> Layer::discard(ServerTransactionId id) {
   Entry entry(*this, EntryKind::Api);
   Transaction* t = find(id.value);

@@ -131,6 +131,20 @@ void Layer::onCancelGuard(Transaction& t) {
   finish(t, e, std::nullopt);
 }
 
+Result<void, LayerError> Layer::sendAckText(std::string text,
+                                            const transport::Destination& destination) {
+  Entry entry(*this, EntryKind::Api);
+  if (!text.starts_with("ACK ")) {
+    return fail(LayerError{LayerError::Kind::InvalidMessage, "not an ACK"});
+  }
+  auto sent = sender_.send(destination, std::move(text), ignoreError());
+  if (!sent) {
+    ++counters_.transport_errors;
+    return fail(LayerError{LayerError::Kind::Transport, sent.error().describe()});
+  }
+  return {};
+}
+
 Result<void, LayerError> Layer::sendAck(sip::Message ack,
                                         const transport::Destination& destination) {
   Entry entry(*this, EntryKind::Api);

@@ -551,6 +551,38 @@ TEST_F(LayerTest, InviteServerTryingRetransmissionsTimerGAndAck) {
   EXPECT_EQ(layer->transactionCount(), 0u);
 }
 
+// A response the TU built as text (respondText) runs the same machine as a parsed one: sent as it
+// is, kept for retransmissions, its To-tag matching the ACK of a non-2xx.
+TEST_F(LayerTest, RespondTextSendsTheBytesAndRunsTheMachine) {
+  inject(wireRequest("INVITE", "SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bKs1;rport"));
+  EXPECT_EQ(user.take(), Events{"request INVITE"});
+  const ServerTransactionId id = lastServerId();
+  const std::string busy = responseTo(lastRequest(), 486, "s1");
+  EXPECT_EQ(layer->respondText(id, 404, busy, "s1").error().kind, Kind::InvalidMessage);
+  EXPECT_EQ(layer->respondText(id, 486, "486 Busy", "s1").error().kind, Kind::InvalidMessage);
+  EXPECT_EQ(sender.pending(), 0u);
+  ASSERT_TRUE(layer->respondText(id, 486, busy, "s1"));
+  EXPECT_EQ(sender.take().bytes, busy);
+  inject(wireRequest("INVITE", "SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bKs1;rport"));
+  EXPECT_EQ(sender.take().bytes, busy);  // a retransmitted INVITE gets it again
+  inject(wireRequest("ACK", "SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bKs1;rport", "", "s1"));
+  EXPECT_EQ(user.take(), Events{});  // the ACK for the 486: absorbed
+  EXPECT_EQ(layer->respondText(id, 200, responseTo(lastRequest(), 200, "s1"), "s1").error().kind,
+            Kind::NotAccepted);
+  EXPECT_EQ(layer->respondText(ServerTransactionId{12345}, 486, busy, "s1").error().kind,
+            Kind::UnknownTransaction);
+  EXPECT_EQ(layer->sendAckText("INVITE sip:b@y SIP/2.0\r\n\r\n", destination(Transport::Udp))
+                .error()
+                .kind,
+            Kind::InvalidMessage);
+  const std::string ack = testing::crlf(
+      "ACK sip:bob@192.0.2.99 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKa2\n"
+      "Max-Forwards: 70\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>;tag=2\nCall-ID: c\nCSeq: 10 ACK\n"
+      "Content-Length: 0\n\n");
+  ASSERT_TRUE(layer->sendAckText(ack, destination(Transport::Udp)));
+  EXPECT_EQ(sender.take().bytes, ack);
+}
+
 TEST_F(LayerTest, InviteServerWithoutAckTimesOutWithTimerH) {
   settings.send_trying = false;
   make();

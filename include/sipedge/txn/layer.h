@@ -201,6 +201,13 @@ class Layer final : public transport::MessageHandler {
   // 2xx through this call until the ACK arrives (RFC 6026 Accepted).
   [[nodiscard]] Result<void, LayerError> respond(ServerTransactionId id, sip::Message response);
 
+  // The same for a response the user built as text from the parsed request it answers (as
+  // sip::responseText does: the request's Via, From, To, Call-ID and CSeq, values taken from
+  // parsed messages): sent as it is, without being parsed again. `status` is its status code and
+  // `to_tag` its To-tag (empty: none added). Only its status line is checked here.
+  [[nodiscard]] Result<void, LayerError> respondText(ServerTransactionId id, int status,
+                                                     std::string text, std::string_view to_tag);
+
   // Ends a server transaction that has sent nothing yet without any response (a request policy
   // drops: a flood gets no answer). The layer forgets it at once; a retransmission of the
   // request opens a new transaction and reaches the user again. Call it from onRequest, before
@@ -210,6 +217,9 @@ class Layer final : public transport::MessageHandler {
   // Sends the ACK for a 2xx (a transaction of its own, RFC 3261 13.2.2.4), statelessly.
   [[nodiscard]] Result<void, LayerError> sendAck(sip::Message ack,
                                                  const transport::Destination& destination);
+  // The same for an ACK the user built as text from parsed values: sent as it is.
+  [[nodiscard]] Result<void, LayerError> sendAckText(std::string text,
+                                                     const transport::Destination& destination);
 
   const LayerCounters& counters() const { return counters_; }
   std::size_t transactionCount() const { return table_.size(); }
