@@ -61,6 +61,8 @@
 #   SIPEDGE            the gateway binary [<repo>/build/sipedge]
 #   SIPEDGE_WORKERS    [server] workers in its config [1]
 #   DECISION_LOG       1: sipedge writes every policy decision to a decision log; 0: none [1]
+#   SIPEDGE_WAIT_TIMER sipedge's [txn] wait_timer (timers J, L, M), e.g. "5s" as Kamailio's tm
+#                      waits; empty: the default, 64*T1 = 32 s as RFC 3261/6026 say []
 #   DRAIN_WAIT         seconds to wait for sipedge's dialogs/transactions to reach 0 [40]
 #   MIN_ACHIEVED_PCT   [95]
 #   TIME_BUDGET        seconds for the whole run: a step or held phase that might not end
@@ -93,6 +95,8 @@ HELD_RATE=${HELD_RATE:-500}
 HELD_SETTLE=${HELD_SETTLE:-35}
 SIPEDGE=${SIPEDGE:-$repo/build/sipedge}
 SIPEDGE_WORKERS=${SIPEDGE_WORKERS:-1}
+SIPEDGE_WAIT_TIMER=${SIPEDGE_WAIT_TIMER:-}
+DECISION_LOG=${DECISION_LOG:-1}
 DRAIN_WAIT=${DRAIN_WAIT:-40}
 MIN_ACHIEVED_PCT=${MIN_ACHIEVED_PCT:-95}
 TIME_BUDGET=${TIME_BUDGET:-3600}
@@ -105,7 +109,7 @@ bench_dir=$repo/bench
 start_s=$SECONDS
 clk_tck=$(getconf CLK_TCK)
 hold_s=$(((HOLD_MS + 999) / 1000))
-invocation="$(for v in SUTS TRANSPORTS RATES DURATION HOLD_MS HELD_CALLS HELD_RATE HELD_SETTLE SIPEDGE_WORKERS TIME_BUDGET; do
+invocation="$(for v in SUTS TRANSPORTS RATES DURATION HOLD_MS HELD_CALLS HELD_RATE HELD_SETTLE SIPEDGE_WORKERS SIPEDGE_WAIT_TIMER DECISION_LOG TIME_BUDGET; do
   printf "%s='%s' " "$v" "${!v}"; done)bash bench/run-call-load.sh"
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -403,6 +407,7 @@ domains = ["partner.test"]
 require_mutual_tls = false
 networks = ["127.0.0.0/8"]
 $( [ "${DECISION_LOG:-1}" = 1 ] && printf '\n[decision_log]\npath = "%s"\nmax_file_bytes = "100MiB"\nkeep_files = 1\n' "$IT_TMP/decisions.log")
+$( [ -n "${SIPEDGE_WAIT_TIMER:-}" ] && printf '\n[txn]\nwait_timer = "%s"\n' "$SIPEDGE_WAIT_TIMER")
 
 # Every call leaves four UDP transactions behind for their RFC 3261 wait timers (INVITE server
 # and client in RFC 6026's Accepted state, 32 s; BYE server, timer J, 32 s; BYE client, timer K,

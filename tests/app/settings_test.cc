@@ -55,6 +55,7 @@ t2 = "2s"
 t4 = "3s"
 timer_c = "200s"
 timer_d = "40s"
+wait_timer = "5s"
 
 [dns]
 servers = ["127.0.0.1:5353", "::1"]
@@ -81,6 +82,7 @@ ipv6 = false
   EXPECT_EQ(t.timers.t4, Duration{3000});
   EXPECT_EQ(t.timers.timer_c, Duration{200000});
   EXPECT_EQ(t.timers.timer_d, Duration{40000});
+  EXPECT_EQ(t.timers.waitTimer(), Duration{5000});
   EXPECT_EQ(t.max_transactions, 1234u);
   EXPECT_EQ(t.max_udp_request_bytes, 1000u);
 
@@ -137,6 +139,7 @@ address = "127.0.0.1:5060"
   EXPECT_EQ(t.timers.t4, own_t.timers.t4);
   EXPECT_EQ(t.timers.timer_c, own_t.timers.timer_c);
   EXPECT_EQ(t.timers.timer_d, own_t.timers.timer_d);
+  EXPECT_EQ(t.timers.waitTimer(), own_t.timers.timerB());  // 64*T1 unless set
   EXPECT_EQ(t.max_transactions, own_t.max_transactions);
   EXPECT_EQ(t.max_udp_request_bytes, own_t.max_udp_request_bytes);
   dns::ResolverSettings d = resolverSettings(c);
