@@ -1273,8 +1273,8 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   const std::string_view request_tag =
       relay.request.to() != nullptr ? relay.request.to()->tag : std::string_view();
   const std::string_view to_tag = !request_tag.empty() ? request_tag
-                                  : status > 100      ? std::string_view(relay.server_tag)
-                                                      : std::string_view();
+                                  : status > 100       ? std::string_view(relay.server_tag)
+                                                       : std::string_view();
   if (status >= 200 && status < 300 && dialog != nullptr && dialog->kind == Dialog::Kind::Invite &&
       (method == sip::Method::Invite || method == sip::Method::Update)) {
     armSessionTimer(*dialog, m);
