@@ -74,7 +74,7 @@ Result<Address, std::string> Listener::open() {
   fd_ = fd;
   event_base* base = owner_.worker_.base();
   if (udp) {
-    buffer_.resize(kDatagramBatch * kDatagramSlot);
+    buffer_.reset(new char[kDatagramBatch * kDatagramSlot]);  // NOLINT: uninitialised on purpose
     read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &Listener::onReadable, this);
     event_add(read_event_, nullptr);
   } else {
@@ -159,7 +159,7 @@ void Listener::readDatagrams() {
   while (left > 0) {
     const std::size_t want = std::min(left, kDatagramBatch);
     for (std::size_t i = 0; i < want; ++i) {
-      iov[i] = iovec{buffer_.data() + i * kDatagramSlot, kDatagramSlot};
+      iov[i] = iovec{buffer_.get() + i * kDatagramSlot, kDatagramSlot};
       msgs[i] = mmsghdr{};
       msgs[i].msg_hdr.msg_name = from[i].get();
       msgs[i].msg_hdr.msg_namelen = sizeof(from[i].storage);
@@ -177,7 +177,7 @@ void Listener::readDatagrams() {
       if (!source || m.msg_len == 0) {
         continue;
       }
-      std::string_view bytes(buffer_.data() + static_cast<std::size_t>(i) * kDatagramSlot,
+      std::string_view bytes(buffer_.get() + static_cast<std::size_t>(i) * kDatagramSlot,
                              m.msg_len);
       owner_.receiveBytes(bytes, Endpoint{*source, Transport::Udp}, bound_, settings_.side,
                           Flow{0, id_}, nullptr, this, nullptr, /*datagram=*/true);

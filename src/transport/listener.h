@@ -4,8 +4,8 @@
 // datagrams and sends from the same address, or a TCP/TLS acceptor.
 
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "sipedge/transport/worker_transport.h"
 
@@ -50,11 +50,11 @@ class Listener {
   int fd_ = -1;
   event* read_event_ = nullptr;         // UDP
   evconnlistener* acceptor_ = nullptr;  // TCP/TLS
-  // UDP: one recvmmsg takes up to kDatagramBatch datagrams, each into its own 64 KiB slot (only
-  // the bytes received are ever touched).
+  // UDP: one recvmmsg takes up to kDatagramBatch datagrams, each into its own 64 KiB slot. Left
+  // uninitialised: only the pages datagrams are written to become resident.
   static constexpr std::size_t kDatagramBatch = 8;
   static constexpr std::size_t kDatagramSlot = 65536;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;
 };
 
 }  // namespace sipedge::transport
