@@ -81,6 +81,7 @@ std::vector<transport::ListenerSettings> listenerSettings(const config::Config& 
       s.tls_profile = l.tls_profile;
     }
     s.advertised_host = l.advertised_host;
+    s.worker_port = l.worker_port;
     out.push_back(std::move(s));
   }
   return out;

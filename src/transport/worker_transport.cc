@@ -103,6 +103,19 @@ Result<Address, std::string> WorkerTransport::listen(const ListenerSettings& set
     return fail(bound.error());
   }
   listeners_.push_back(std::move(l));
+  if (settings.worker_port && settings.endpoint.transport == Transport::Udp) {
+    ListenerSettings own = settings;
+    own.endpoint.address = bound->withoutPort();  // port 0: the kernel picks
+    own.worker_port = false;
+    own.is_worker_port = true;
+    auto w = std::make_unique<Listener>(*this, nextId(), own);
+    auto at = w->open();
+    if (!at) {
+      return fail("the worker's own port beside " + settings.endpoint.toString() + ": " +
+                  at.error());
+    }
+    listeners_.push_back(std::move(w));
+  }
   return *bound;
 }
 
@@ -113,19 +126,27 @@ void WorkerTransport::closeListeners() {
 }
 
 Listener* WorkerTransport::findListener(Side side, Transport transport, bool v6) {
+  // The side's own worker port first (ListenerSettings::worker_port), then the side's first
+  // listener, then any.
+  Listener* same_side = nullptr;
   Listener* any_side = nullptr;
   for (auto& l : listeners_) {
     if (!l->isOpen() || l->transport() != transport || l->bound().isV6() != v6) {
       continue;
     }
     if (l->side() == side) {
-      return l.get();
+      if (l->settings().is_worker_port) {
+        return l.get();
+      }
+      if (same_side == nullptr) {
+        same_side = l.get();
+      }
     }
     if (any_side == nullptr) {
       any_side = l.get();
     }
   }
-  return any_side;
+  return same_side != nullptr ? same_side : any_side;
 }
 
 Result<ViaAddress, SendError> WorkerTransport::viaFor(const Destination& d) {

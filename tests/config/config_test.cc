@@ -33,6 +33,55 @@ std::string withMinimal(const std::string& extra) {
   return std::string(kMinimal) + extra;
 }
 
+// worker_port: on by default for an internal UDP listener without advertised_host, off otherwise;
+// only UDP listeners may have it.
+TEST(Config, ListenerWorkerPort) {
+  auto c = parse(withMinimal(R"(
+[[listeners]]
+transport = "udp"
+address = "10.0.0.5:5060"
+side = "internal"
+
+[[listeners]]
+transport = "udp"
+address = "10.0.0.5:5070"
+side = "internal"
+advertised_host = "edge.inside.example"
+
+[[listeners]]
+transport = "udp"
+address = "10.0.0.5:5080"
+side = "internal"
+worker_port = false
+
+[[listeners]]
+transport = "udp"
+address = "192.0.2.5:5090"
+worker_port = true
+
+[[listeners]]
+transport = "tcp"
+address = "10.0.0.5:5060"
+side = "internal"
+)"),
+                 "t.toml");
+  ASSERT_TRUE(c) << c.error().describe();
+  ASSERT_EQ(c->listeners.size(), 6u);
+  EXPECT_FALSE(c->listeners[0].worker_port);  // external (kMinimal's)
+  EXPECT_TRUE(c->listeners[1].worker_port);
+  EXPECT_FALSE(c->listeners[2].worker_port);  // advertised_host: the port may be mapped
+  EXPECT_FALSE(c->listeners[3].worker_port);
+  EXPECT_TRUE(c->listeners[4].worker_port);
+  EXPECT_FALSE(c->listeners[5].worker_port);  // TCP
+  EXPECT_EQ(errorOf(withMinimal("[[listeners]]\ntransport = \"tcp\"\naddress = \"10.0.0.5:5060\"\n"
+                                "worker_port = true\n")),
+            "t.toml:10:15: listeners[1].worker_port: expected false: only a UDP listener has one");
+  EXPECT_EQ(errorOf(withMinimal("[[listeners]]\ntransport = \"udp\"\naddress = \"10.0.0.5:5060\"\n"
+                                "worker_port = 1\n")),
+            "t.toml:10:15: listeners[1].worker_port: expected a boolean (true or false), got an "
+            "integer (1)");
+}
+
 TEST(ConfigError, Describe) {
   ConfigError e{"sipedge.toml", "limits.idle_timeout", 12, 7, "bad"};
   EXPECT_EQ(e.describe(), "sipedge.toml:12:7: limits.idle_timeout: bad");

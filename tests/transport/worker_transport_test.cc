@@ -37,6 +37,69 @@ TEST(WorkerTransportUdp, DeliversAndAnswersFromTheSameSocketWithRport) {
   EXPECT_EQ(got[0].local, at);
 }
 
+// ListenerSettings::worker_port: requests this worker sends on the side leave from a port of its
+// own, which their Via names and which receives what comes back; a request that arrives on the
+// shared port is still answered from it.
+TEST(WorkerTransportUdp, WorkerPortSendsRequestsAndReceivesWhatComesBack) {
+  Harness h;
+  ListenerSettings s;
+  s.endpoint = Endpoint{*Address::parseIp("127.0.0.1", 0), Transport::Udp};
+  s.side = Side::Internal;
+  s.worker_port = true;
+  auto at = h.transport().listen(s);
+  ASSERT_TRUE(at.has_value()) << at.error();
+  h.start();
+
+  Client peer(SOCK_DGRAM);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(peer.fd(), reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+  const Destination d{Endpoint{*Address::parseIp("127.0.0.1", peer.port()), Transport::Udp},
+                      Side::Internal,
+                      {},
+                      {}};
+  auto via = h.call([&] { return h.transport().viaFor(d); });
+  ASSERT_TRUE(via.has_value());
+  EXPECT_EQ(via->host, "127.0.0.1");
+  EXPECT_NE(via->port, 0);
+  EXPECT_NE(via->port, at->port());
+
+  // A request from the worker: it leaves from the worker's port.
+  auto sent = h.call([&] {
+    return h.transport().send(d, options(via->host, via->port, "UDP", ";rport", "out-1"), {});
+  });
+  ASSERT_TRUE(sent.has_value());
+  char buffer[2048];
+  sockaddr_in from{};
+  socklen_t from_len = sizeof from;
+  const ssize_t n =
+      recvfrom(peer.fd(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(ntohs(from.sin_port), via->port);
+
+  // The peer's answer goes to that port and reaches the worker there.
+  const std::string request(buffer, static_cast<std::size_t>(n));
+  std::string answer = request;
+  answer.replace(0, answer.find("\r\n"), "SIP/2.0 200 OK");
+  peer.sendTo(*Address::parseIp("127.0.0.1", ntohs(from.sin_port)), answer);
+  ASSERT_TRUE(h.waitFor(1));
+  auto got = h.received();
+  EXPECT_FALSE(got[0].request);
+  EXPECT_EQ(got[0].text.substr(0, 14), "SIP/2.0 200 OK");
+  EXPECT_EQ(got[0].local.port(), via->port);
+  EXPECT_EQ(got[0].side, Side::Internal);
+
+  // A request to the shared port is answered from the shared port (RFC 3581 symmetry).
+  peer.sendTo(*at, options("127.0.0.1", peer.port(), "UDP", ";rport", "in-1"));
+  from_len = sizeof from;
+  const ssize_t m =
+      recvfrom(peer.fd(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+  ASSERT_GT(m, 0);
+  EXPECT_EQ(std::string_view(buffer, static_cast<std::size_t>(m)).substr(0, 14), "SIP/2.0 200 OK");
+  EXPECT_EQ(ntohs(from.sin_port), at->port());
+}
+
 TEST(WorkerTransportUdp, WithoutRportTheResponseGoesToTheSentByPort) {
   Harness h;
   Address at = h.listen(Transport::Udp);

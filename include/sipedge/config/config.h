@@ -60,6 +60,9 @@ struct ListenerConfig {
   Side side = Side::External;
   std::string tls_profile;      // TLS only (required there): a key of Config::tls
   std::string advertised_host;  // Via/Contact host; empty: the bound address
+  // UDP: each worker sends its requests from a port of its own (transport::ListenerSettings::
+  // worker_port). Default: on for an internal listener without advertised_host, else off.
+  bool worker_port = false;
   bool operator==(const ListenerConfig&) const = default;
 };
 

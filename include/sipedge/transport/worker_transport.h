@@ -69,6 +69,12 @@ struct ListenerSettings {
   Side side = Side::External;
   std::string tls_profile = "default";  // TLS: the TlsContextStore entry used for handshakes
   std::string advertised_host;          // Via/Contact host; empty: the bound address
+  // UDP: the worker also opens a socket of its own on an ephemeral port of the same address.
+  // Requests it sends on this side leave from there, and their Via and Contact name that port,
+  // so responses and in-dialog requests come back to this worker (no hand-over between
+  // workers). Responses still leave from the socket their request arrived on.
+  bool worker_port = false;
+  bool is_worker_port = false;  // set by listen() on that socket itself
 };
 
 struct TransportCounters {
