@@ -543,9 +543,8 @@ class Reader {
 
 constexpr std::string_view kIncludedRootKeys[] = {"include", "federation", "partners"};
 constexpr std::string_view kServerKeys[] = {"domains", "workers"};
-constexpr std::string_view kListenerKeys[] = {"name", "transport",       "address",
-                                              "side", "tls",             "advertised_host",
-                                              "worker_port"};
+constexpr std::string_view kListenerKeys[] = {"name", "transport",       "address",    "side",
+                                              "tls",  "advertised_host", "worker_port"};
 constexpr std::string_view kTlsKeys[] = {"certificate",        "key",         "ca",
                                          "client_certificate", "min_version", "ciphers",
                                          "ciphersuites",       "groups",      "sni"};
@@ -810,8 +809,8 @@ class Builder {
           }
         }
       }
-      l.worker_port = l.transport == Transport::Udp && l.side == Side::Internal &&
-                      l.advertised_host.empty();
+      l.worker_port =
+          l.transport == Transport::Udp && l.side == Side::Internal && l.advertised_host.empty();
       if (const toml::node* wp = t.get("worker_port")) {
         r.boolean(t, "worker_port", path, l.worker_port);
         if (r.ok() && l.worker_port && l.transport != Transport::Udp) {
