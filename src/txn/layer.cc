@@ -172,6 +172,11 @@ Transaction* Layer::find(std::uint64_t id) {
   return it != table_.end() ? it->second.get() : nullptr;
 }
 
+Transaction* Layer::findServer(ServerTransactionId id) {
+  Transaction* t = find(id.value);
+  return t != nullptr && !t->isClient() && !t->internal() ? t : nullptr;  // the user's only
+}
+
 Transaction* Layer::findByKey(bool client, const Key& key) {
   const auto& keys = client ? client_keys_ : server_keys_;
   auto it = keys.find(key);
@@ -442,8 +447,8 @@ void Layer::onSendError(std::uint64_t id, const transport::SendError& error) {
 
 Result<void, LayerError> Layer::respond(ServerTransactionId id, sip::Message response) {
   Entry entry(*this, EntryKind::Api);
-  Transaction* t = find(id.value);
-  if (t == nullptr || t->isClient() || t->internal()) {
+  Transaction* t = findServer(id);
+  if (t == nullptr) {
     return fail(LayerError{LayerError::Kind::UnknownTransaction, {}});
   }
   if (!response.isResponse()) {
@@ -456,8 +461,8 @@ Result<void, LayerError> Layer::respond(ServerTransactionId id, sip::Message res
 Result<void, LayerError> Layer::respondText(ServerTransactionId id, int status, std::string text,
                                             std::string_view to_tag) {
   Entry entry(*this, EntryKind::Api);
-  Transaction* t = find(id.value);
-  if (t == nullptr || t->isClient() || t->internal()) {
+  Transaction* t = findServer(id);
+  if (t == nullptr) {
     return fail(LayerError{LayerError::Kind::UnknownTransaction, {}});
   }
   // The status line says what `status` says: "SIP/2.0 NNN ".
@@ -470,8 +475,8 @@ Result<void, LayerError> Layer::respondText(ServerTransactionId id, int status, 
 
 Result<void, LayerError> Layer::discard(ServerTransactionId id) {
   Entry entry(*this, EntryKind::Api);
-  Transaction* t = find(id.value);
-  if (t == nullptr || t->isClient() || t->internal()) {
+  Transaction* t = findServer(id);
+  if (t == nullptr) {
     return fail(LayerError{LayerError::Kind::UnknownTransaction, {}});
   }
   if (t->state.last_response != 0) {

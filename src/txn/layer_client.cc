@@ -147,16 +147,10 @@ Result<void, LayerError> Layer::sendAckText(std::string text,
 
 Result<void, LayerError> Layer::sendAck(sip::Message ack,
                                         const transport::Destination& destination) {
-  Entry entry(*this, EntryKind::Api);
   if (!ack.isRequest() || ack.method() != sip::Method::Ack) {
     return fail(LayerError{LayerError::Kind::InvalidMessage, "not an ACK"});
   }
-  auto sent = sender_.send(destination, ack.serialize(), ignoreError());
-  if (!sent) {
-    ++counters_.transport_errors;
-    return fail(LayerError{LayerError::Kind::Transport, sent.error().describe()});
-  }
-  return {};
+  return sendAckText(ack.serialize(), destination);
 }
 
 void Layer::handleResponse(transport::Inbound&& in) {

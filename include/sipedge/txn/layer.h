@@ -263,6 +263,7 @@ class Layer final : public transport::MessageHandler {
   Transaction& insert(std::unique_ptr<Transaction> t);
   void remove(Transaction& t);
   Transaction* find(std::uint64_t id);
+  Transaction* findServer(ServerTransactionId id);  // a server transaction of the user's
   Transaction* findByKey(bool client, const Key& key);
   Timer& timer(Transaction& t, std::size_t slot);
   transport::Sender::ErrorCallback errorCallback(std::uint64_t id);
