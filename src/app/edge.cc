@@ -35,6 +35,7 @@ b2bua::Settings b2buaSettings(const config::Config& c, unsigned worker) {
   s.to_inside = rules(c.b2bua.to_inside);
   s.to_partners = rules(c.b2bua.to_partners);
   s.max_dialog_lifetime = c.b2bua.max_dialog_lifetime;
+  s.idle_check = c.b2bua.idle_check;
   s.not_found_status = c.directory.not_found_status;
   s.unavailable_retry_after =
       static_cast<std::uint32_t>(c.directory.unavailable_retry_after.count() / 1000);

@@ -72,6 +72,17 @@ std::string metricsText(const std::vector<WorkerSample>& samples) {
             sum([](const WorkerSample& s) { return s.b2bua.forked; }));
   m.counter("sipedge_fork_branches_total", "Client transactions of requests to registered contacts",
             sum([](const WorkerSample& s) { return s.b2bua.branches; }));
+  for (auto [reason, field] : {std::pair<const char*, std::uint64_t b2bua::Stats::*>{
+                                   "session_expired", &b2bua::Stats::session_expired},
+                               {"lifetime", &b2bua::Stats::lifetime_expired},
+                               {"idle", &b2bua::Stats::idle_ended}}) {
+    m.counter("sipedge_dialogs_ended_total",
+              "Dialogs sipedge ended itself, by reason (no session refresh, max_dialog_lifetime, "
+              "the idle check)",
+              sum([field](const WorkerSample& s) { return s.b2bua.*field; }), {{"reason", reason}});
+  }
+  m.counter("sipedge_idle_probes_total", "In-dialog OPTIONS sent by the idle check",
+            sum([](const WorkerSample& s) { return s.b2bua.idle_probes; }));
   m.counter("sipedge_messages_total", "SIP messages",
             sum([](const WorkerSample& s) { return s.transport.messages_in; }),
             {{"direction", "in"}});

@@ -184,12 +184,18 @@ void B2bua::setPolicy(std::shared_ptr<const policy::Policy> policy) {
 
 B2bua::~B2bua() = default;
 
-void B2bua::sweepLifetimes() {
+void B2bua::sweepDialogs() {
   const MonoTime now = clock_.now();
+  const bool idle_check = settings_.idle_check.count() > 0;
   std::vector<std::uint64_t> expired;
+  std::vector<std::uint64_t> idle;
   for (const auto& [id, dialog] : dialogs_) {
     if (now - dialog->created >= settings_.max_dialog_lifetime) {
       expired.push_back(id);
+    } else if (idle_check && dialog->kind == Dialog::Kind::Invite && dialog->confirmed &&
+               !dialog->terminating && dialog->probes == 0 &&
+               now - dialog->last_request >= settings_.idle_check) {
+      idle.push_back(id);
     }
   }
   for (std::uint64_t id : expired) {
@@ -199,17 +205,81 @@ void B2bua::sweepLifetimes() {
       hangUp(*it->second);
     }
   }
-  lifetime_sweep_->enable(lifetimeSweepInterval());
+  for (std::uint64_t id : idle) {
+    auto it = dialogs_.find(id);
+    if (it != dialogs_.end()) {
+      probeIdle(*it->second);
+    }
+  }
+  dialog_sweep_->enable(dialogSweepInterval());
 }
 
-Duration B2bua::lifetimeSweepInterval() const {
-  // A tenth of the lifetime, between 1 s and 60 s: a dialog outlives its limit by at most that.
-  return std::clamp(settings_.max_dialog_lifetime / 10, Duration{1000}, Duration{60000});
+Duration B2bua::dialogSweepInterval() const {
+  // A tenth of the lifetime (or of the idle time), between 1 s and 60 s: a dialog outlives its
+  // limit, or stays idle unprobed, by at most that.
+  Duration shortest = settings_.max_dialog_lifetime;
+  if (settings_.idle_check.count() > 0) {
+    shortest = std::min(shortest, settings_.idle_check);
+  }
+  return std::clamp(shortest / 10, Duration{1000}, Duration{60000});
+}
+
+void B2bua::probeIdle(Dialog& dialog) {
+  dialog.last_request = clock_.now();  // probed again one idle period after these, if need be
+  for (bool external : {true, false}) {
+    if (auto id = sendOnLeg(dialog.leg(external), "OPTIONS")) {
+      probes_[id->value] = dialog.id;
+      ++dialog.probes;
+      ++stats_.idle_probes;
+    }
+  }
+}
+
+namespace {
+
+// Whether the answer to an in-dialog request says the peer no longer has the dialog: RFC 5057
+// 5.1's dialog-terminating responses, 481 and 408 (an INVITE dialog has one usage, so a response
+// that ends the usage ends the dialog), and no answer at all (timeout, transport failure).
+bool dialogGone(const txn::ClientResponse& response) {
+  if (response.origin != txn::ResponseOrigin::Peer) {
+    return true;
+  }
+  switch (response.message().statusCode()) {
+    case 404:
+    case 408:
+    case 410:
+    case 416:
+    case 481:
+    case 482:
+    case 483:
+    case 484:
+    case 485:
+    case 502:
+    case 604: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void B2bua::onProbeResponse(std::uint64_t dialog_id, const txn::ClientResponse& response) {
+  auto it = dialogs_.find(dialog_id);
+  if (it == dialogs_.end()) {
+    return;
+  }
+  Dialog& dialog = *it->second;
+  if (dialog.probes > 0) {
+    --dialog.probes;
+  }
+  if (dialogGone(response) && !dialog.terminating) {
+    ++stats_.idle_ended;
+    hangUp(dialog);
+  }
 }
 
 void B2bua::start() {
-  lifetime_sweep_ = timers_.createTimer([this] { sweepLifetimes(); });
-  lifetime_sweep_->enable(lifetimeSweepInterval());
+  dialog_sweep_ = timers_.createTimer([this] { sweepDialogs(); });
+  dialog_sweep_->enable(dialogSweepInterval());
   if (settings_.health_interval.count() > 0 && next_hops_.size() > 0) {
     ping_timer_ = timers_.createTimer([this] { ping(); });
     ping_timer_->enable(Duration{1});
@@ -686,6 +756,7 @@ void B2bua::mapped(std::uint64_t relay_key, identity::Answer a) {
     dialog_index_[client_leg.local_tag] = d->id;
     const std::uint64_t did = d->id;
     d->created = clock_.now();
+    d->last_request = d->created;
     dialogs_[did] = std::move(d);
     ++stats_.dialogs_created;
   }
@@ -955,6 +1026,7 @@ void B2bua::handleInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog,
     emit(record);
     return;
   }
+  dialog.last_request = clock_.now();
   Leg& leg = dialog.leg(from_external);
   const std::uint32_t cseq = m.cseq() ? m.cseq()->number : 0;
   if (leg.remote_cseq != 0 && cseq < leg.remote_cseq) {
@@ -1102,6 +1174,14 @@ void B2bua::relayInDialog(ServerTransactionId id, Inbound&& in, Dialog& dialog, 
 // ---- responses --------------------------------------------------------------------------------
 
 void B2bua::onResponse(ClientTransactionId id, txn::ClientResponse&& response) {
+  if (auto probe = probes_.find(id.value); probe != probes_.end()) {
+    if (response.message().statusCode() >= 200) {
+      const std::uint64_t dialog = probe->second;
+      probes_.erase(probe);
+      onProbeResponse(dialog, response);
+    }
+    return;
+  }
   if (auto ping = pings_.find(id.value); ping != pings_.end()) {
     const int status = response.message().statusCode();
     if (status < 200) {
@@ -1282,6 +1362,7 @@ void B2bua::relayResponse(Relay& relay, txn::ClientResponse&& response) {
   if (status >= 200 && status < 300 && method == sip::Method::Invite && dialog != nullptr) {
     // sipedge retransmits this 2xx until the ACK, and sends the ACK on the other leg then.
     dialog->confirmed = true;
+    dialog->last_request = clock_.now();  // the idle time counts from the answer
     auto p = std::make_unique<Dialog::Pending2xx>();
     p->response = text;
     p->status = status;
@@ -1422,6 +1503,26 @@ void B2bua::onAck(Inbound&& ack) {
     return;
   }
   ackOtherLeg(*dialog, !from_external, m);
+}
+
+std::optional<ClientTransactionId> B2bua::sendOnLeg(Leg& leg, std::string_view method) {
+  if (leg.remote_tag.empty()) {
+    return std::nullopt;  // no dialog on that leg yet
+  }
+  auto head = requestHead(leg, method, ++leg.local_cseq);
+  if (!head) {
+    return std::nullopt;
+  }
+  *head += "Content-Length: 0\r\n\r\n";
+  auto message = sip::parseMessage(*head, sip::ParseOptions{});
+  if (!message) {
+    return std::nullopt;
+  }
+  auto id = layer().request(std::move(*message), leg.destination);
+  if (!id) {
+    return std::nullopt;
+  }
+  return *id;
 }
 
 std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view method,
@@ -1573,19 +1674,7 @@ void B2bua::hangUp(Dialog& dialog) {
   }
   if (dialog.kind == Dialog::Kind::Invite && dialog.confirmed) {
     for (bool external : {true, false}) {
-      Leg& leg = dialog.leg(external);
-      if (leg.remote_tag.empty()) {
-        continue;
-      }
-      auto head = requestHead(leg, "BYE", ++leg.local_cseq);
-      if (!head) {
-        continue;
-      }
-      *head += "Content-Length: 0\r\n\r\n";
-      auto message = sip::parseMessage(*head, sip::ParseOptions{});
-      if (message) {
-        (void)layer().request(std::move(*message), leg.destination);
-      }
+      (void)sendOnLeg(dialog.leg(external), "BYE");
     }
   }
   endDialog(dialog.id);

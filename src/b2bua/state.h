@@ -70,9 +70,12 @@ struct B2bua::Dialog {
   // requests over TLS must come from a certificate that covers it.
   std::string partner_domain;
   bool strip_trust = true;
-  MonoTime created{};  // max_dialog_lifetime: checked by one sweep per worker, not a timer each
-  TimerPtr expiry;     // subscriptions
-  TimerPtr session;    // RFC 4028: no refresh within Session-Expires ends the call
+  // max_dialog_lifetime and idle_check: checked by one sweep per worker, not a timer each.
+  MonoTime created{};
+  MonoTime last_request{};  // the last request on either leg (or the probes sent)
+  std::uint8_t probes = 0;  // idle-check OPTIONS waiting for an answer
+  TimerPtr expiry;          // subscriptions
+  TimerPtr session;         // RFC 4028: no refresh within Session-Expires ends the call
 
   // The To-tags of a forked request's early dialogs toward the requester, indexed besides the
   // legs' own tags while the dialog lives.

@@ -637,9 +637,9 @@ constexpr std::string_view kCacheKeys[] = {"positive_ttl", "negative_ttl", "max_
 constexpr std::string_view kNextHopKeys[] = {"name",     "transport", "address",
                                              "priority", "weight",    "tls_server_name"};
 constexpr std::string_view kHealthKeys[] = {"interval", "failures", "successes"};
-constexpr std::string_view kB2buaKeys[] = {"max_dialog_lifetime", "pass_headers", "drop_headers",
-                                           "pass_user_agent",     "client_tls",   "to_inside",
-                                           "to_partners"};
+constexpr std::string_view kB2buaKeys[] = {"max_dialog_lifetime", "idle_check",      "pass_headers",
+                                           "drop_headers",        "pass_user_agent", "client_tls",
+                                           "to_inside",           "to_partners"};
 constexpr std::string_view kB2buaDirectionKeys[] = {"pass_headers", "drop_headers"};
 constexpr std::string_view kAdminKeys[] = {"listen"};
 
@@ -1795,6 +1795,7 @@ class Builder {
     B2buaConfig& b = config_.b2bua;
     r.duration(*t, "max_dialog_lifetime", "b2bua", b.max_dialog_lifetime, Duration{1000},
                Duration{7LL * 24 * 3600 * 1000});
+    r.duration(*t, "idle_check", "b2bua", b.idle_check, Duration{0});
     r.headerNames(*t, "pass_headers", "b2bua", b.pass_headers);
     r.headerNames(*t, "drop_headers", "b2bua", b.drop_headers);
     for (auto [key, direction] :

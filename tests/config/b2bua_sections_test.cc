@@ -33,6 +33,7 @@ TEST(B2buaSections, Defaults) {
   EXPECT_TRUE(c->next_hops.empty());
   EXPECT_EQ(c->next_hop_health.interval, milliseconds(5000));
   EXPECT_EQ(c->b2bua.max_dialog_lifetime, milliseconds(12 * 3600 * 1000));
+  EXPECT_EQ(c->b2bua.idle_check, milliseconds(0));  // off
   EXPECT_FALSE(c->admin.enabled);
 }
 
@@ -79,6 +80,7 @@ failures = 3
 
 [b2bua]
 max_dialog_lifetime = "2h"
+idle_check = "15m"
 pass_headers = ["X-Trace"]
 drop_headers = ["Subject"]
 pass_user_agent = true
@@ -128,6 +130,7 @@ address = "127.0.0.2:5061"
   EXPECT_EQ(c->next_hop_health.interval, milliseconds(2000));
   EXPECT_EQ(c->next_hop_health.failures, 3u);
   EXPECT_EQ(c->b2bua.max_dialog_lifetime, milliseconds(7200000));
+  EXPECT_EQ(c->b2bua.idle_check, milliseconds(900000));
   EXPECT_EQ(c->b2bua.pass_headers, std::vector<std::string>{"x-trace"});
   EXPECT_EQ(c->b2bua.drop_headers, std::vector<std::string>{"subject"});
   EXPECT_TRUE(c->b2bua.pass_user_agent);
@@ -192,6 +195,12 @@ TEST(B2buaSections, Errors) {
   EXPECT_EQ(
       errorOf("[b2bua]\npass_headers = [\"X Bad\"]\n"),
       R"(t.toml:8:17: b2bua.pass_headers[0]: expected a header name like "X-Custom", got "X Bad")");
+  EXPECT_EQ(
+      errorOf("[b2bua]\nidle_check = 30\n"),
+      R"(t.toml:8:14: b2bua.idle_check: expected a duration like "30s", "500ms" or "10m", got an integer (30))");
+  EXPECT_EQ(
+      errorOf("[b2bua]\nidle_check = \"25h\"\n"),
+      R"(t.toml:8:14: b2bua.idle_check: expected a duration from 0ms to 86400000ms, got "25h")");
   EXPECT_EQ(errorOf("[b2bua]\nclient_tls = \"nope\"\n"),
             R"(t.toml:8:14: b2bua.client_tls: no TLS profile named "nope")");
   EXPECT_EQ(

@@ -58,25 +58,26 @@ host-record=edge.partner.example,127.0.0.1
 EOF
 [ $? -eq 0 ] || { echo "dnsmasq did not start" >&2; exit 1; }
 
-cat >"$IT_TMP/edge.toml" <<EOF
+edge_config() {  # edge_config EXT_PORT TLS_PORT INT_PORT ADMIN_PORT [B2BUA_LINES]: the config
+  cat <<EOF
 [server]
 domains = ["acme.test"]
 workers = ${B2B_WORKERS:-2}
 
 [[listeners]]
 transport = "udp"
-address = "$EDGE_EXT:$ext_port"
+address = "$EDGE_EXT:$1"
 side = "external"
 
 [[listeners]]
 transport = "tls"
-address = "$EDGE_EXT:$tls_port"
+address = "$EDGE_EXT:$2"
 side = "external"
 tls = "edge"
 
 [[listeners]]
 transport = "udp"
-address = "$EDGE_INT:$int_port"
+address = "$EDGE_INT:$3"
 side = "internal"
 
 [tls.edge]
@@ -131,9 +132,13 @@ servers = ["127.0.0.1:$dns_port"]
 timeout = "1s"
 
 [admin]
-listen = "127.0.0.1:$admin_port"
-EOF
+listen = "127.0.0.1:$4"
 
+[b2bua]
+${5:-}
+EOF
+}
+edge_config "$ext_port" "$tls_port" "$int_port" "$admin_port" >"$IT_TMP/edge.toml"
 start_sipedge "$IT_TMP/edge.toml" "$IT_TMP/edge.log"
 
 want() { [ -z "${ONLY:-}" ] || [[ "$1" == *$ONLY* ]]; }
@@ -294,4 +299,27 @@ if [ -z "${ONLY:-}" ]; then
 fi
 
 it_stop "$edge_pid" 5
+
+if want "idle"; then
+  # The idle check, on a sipedge of its own (an in-dialog OPTIONS would fail the pairs above):
+  # a call idle for 1 s gets an OPTIONS on both legs; 200 from both: the call goes on; 481
+  # from the callee: sipedge sends BYE to both sides.
+  ext_port=$(free_port) tls_port=$(free_port) int_port=$(free_port) admin_port=$(free_port)
+  edge_config "$ext_port" "$tls_port" "$int_port" "$admin_port" 'idle_check = "1s"' \
+    >"$IT_TMP/idle.toml"
+  start_sipedge "$IT_TMP/idle.toml" "$IT_TMP/idle.log"
+  pair "inbound idle call, both sides alive" idle_alive inbound
+  pair "inbound idle call, callee lost it" idle_gone inbound
+  pair "outbound idle call, partner lost it" idle_gone outbound
+  for ((i = 0; i < 50; i++)); do
+    [ "$(metric sipedge_dialogs)" = 0 ] && break
+    sleep 0.2
+  done
+  assert_eq "idle check: no dialog left" "$(metric sipedge_dialogs)" 0
+  assert_eq "idle check: calls ended by it" \
+    "$(metric_line 'sipedge_dialogs_ended_total{reason="idle"}')" $((2 * CALLS))
+  assert_ge "idle check: OPTIONS sent (two per idle call)" \
+    "$(metric sipedge_idle_probes_total)" $((6 * CALLS))
+  it_stop "$edge_pid" 5
+fi
 it_finish

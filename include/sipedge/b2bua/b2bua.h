@@ -59,6 +59,10 @@ struct Settings {
   HeaderRules to_inside;    // what passes on requests and responses sent toward the inside
   HeaderRules to_partners;  // ... and toward partners
   Duration max_dialog_lifetime{12LL * 3600 * 1000};
+  // A confirmed call with no request on either leg for this long gets an in-dialog OPTIONS on
+  // each leg; an answer that says the dialog is gone (481 and the others of RFC 5057 5.1) or none
+  // at all ends the call. 0: off.
+  Duration idle_check{0};
   int not_found_status = 404;
   std::uint32_t unavailable_retry_after = 30;  // seconds
   std::vector<NextHop> next_hops;
@@ -103,6 +107,8 @@ struct Stats {
   std::uint64_t directory_unavailable = 0;
   std::uint64_t session_expired = 0;   // calls ended because no refresh came (RFC 4028)
   std::uint64_t lifetime_expired = 0;  // dialogs ended by max_dialog_lifetime
+  std::uint64_t idle_probes = 0;       // in-dialog OPTIONS sent by the idle check
+  std::uint64_t idle_ended = 0;        // calls ended because a leg's probe found it gone
   std::uint64_t policy_allowed = 0;    // policy decisions by verdict
   std::uint64_t policy_denied = 0;
   std::uint64_t policy_throttled = 0;
@@ -125,8 +131,8 @@ class B2bua final : public txn::TransactionUser {
   B2bua(const B2bua&) = delete;
   B2bua& operator=(const B2bua&) = delete;
 
-  // Starts the next-hop pings and the dialog-lifetime sweep (after the layer exists, on the
-  // worker's thread).
+  // Starts the next-hop pings and the dialog sweep (lifetime, idle check) (after the layer exists,
+  // on the worker's thread).
   void start();
 
   void onRequest(txn::ServerTransactionId id, transport::Inbound&& request) override;
@@ -249,13 +255,19 @@ class B2bua final : public txn::TransactionUser {
   // Max-Forwards, the route set, From, To, Call-ID and CSeq; nullopt with no socket for it.
   std::optional<std::string> requestHead(const Leg& leg, std::string_view method,
                                          std::uint32_t cseq);
+  // A request sipedge itself sends on a leg with a dialog (BYE, the idle check's OPTIONS): its
+  // client transaction, or nullopt (no dialog on that leg yet, no socket).
+  std::optional<txn::ClientTransactionId> sendOnLeg(Leg& leg, std::string_view method);
   void retransmit2xx(std::uint64_t dialog_id);
   void armSessionTimer(Dialog& dialog, const sip::Message& response);
 
   // pings and sweeps
   void ping();
-  void sweepLifetimes();
-  Duration lifetimeSweepInterval() const;
+  // Ends the dialogs past max_dialog_lifetime and probes the idle ones (idle_check).
+  void sweepDialogs();
+  Duration dialogSweepInterval() const;
+  void probeIdle(Dialog& dialog);
+  void onProbeResponse(std::uint64_t dialog_id, const txn::ClientResponse& response);
 
   std::uint64_t nextKey() { return ++keys_; }
   const HeaderRules& rulesToward(bool external) const {
@@ -283,7 +295,8 @@ class B2bua final : public txn::TransactionUser {
   StringMap<std::uint64_t> dialog_index_;
   std::unordered_map<std::uint64_t, std::size_t> pings_;  // client txn -> next hop
   TimerPtr ping_timer_;
-  TimerPtr lifetime_sweep_;
+  TimerPtr dialog_sweep_;
+  std::unordered_map<std::uint64_t, std::uint64_t> probes_;  // idle check: client txn -> dialog
   std::vector<std::unique_ptr<Dialog>> graveyard_;  // ended dialogs, freed after the dispatch
   TimerPtr sweep_timer_;
   Stats stats_;

@@ -328,6 +328,9 @@ struct LoggingConfig {
 // [b2bua]
 struct B2buaConfig {
   Duration max_dialog_lifetime{12LL * 3600 * 1000};  // every dialog ends by then
+  // A call idle this long (no request on either leg) is probed with in-dialog OPTIONS on both
+  // legs and ended when a leg no longer has it. 0: off.
+  Duration idle_check{0};
   // Headers relayed from one leg to the other besides the defaults (lower-case names), and
   // default ones that are dropped instead. Everything else is dropped.
   std::vector<std::string> pass_headers;

@@ -1027,6 +1027,56 @@ def refer():
     return [u, s]
 
 
+def idle_check():
+    """The idle check ([b2bua] idle_check): an in-dialog OPTIONS on both legs of an idle call.
+    'alive': both sides answer 200 and the call goes on; 'gone': the callee answers 481 (it lost
+    the call) and sipedge ends the call with a BYE to both sides."""
+    u = Scen("b2b_idle_alive_uac", "uac", header_doc(
+        "Idle check, both sides still have the call (caller side).",
+        "INVITE -> [100] [180] 200 -> ACK -> OPTIONS from sipedge (in the dialog) -> 200 ->\n"
+        "  500 ms (the call must go on: a BYE from sipedge fails it) -> BYE -> 200.",
+        UAC_KEYS, COMMON_UAC_CHECKS))
+    uac_invite_until_confirmed(u)
+    u.recv('request="OPTIONS"', u.chk_uac_request())
+    u.send(response("200 OK"))
+    u.pause(500)
+    uac_bye(u, 2)
+
+    s = Scen("b2b_idle_alive_uas", "uas", header_doc(
+        "Idle check, both sides still have the call (callee side).",
+        "INVITE -> 180 -> 200 -> ACK -> OPTIONS from sipedge (in the dialog) -> 200 -> BYE -> 200.",
+        UAS_KEYS, COMMON_UAS_CHECKS))
+    uas_answer_invite(s)
+    s.recv('request="OPTIONS"', s.chk_uas_request())
+    s.send(response("200 OK"))
+    uas_recv_bye(s)
+    s.timewait(2000)
+
+    u2 = Scen("b2b_idle_gone_uac", "uac", header_doc(
+        "Idle check, the callee lost the call (caller side).",
+        "INVITE -> [100] [180] 200 -> ACK -> OPTIONS from sipedge (in the dialog) -> 200 ->\n"
+        "  BYE from sipedge (the callee answered its OPTIONS 481) -> 200.",
+        UAC_KEYS, COMMON_UAC_CHECKS))
+    uac_invite_until_confirmed(u2)
+    u2.recv('request="OPTIONS"', u2.chk_uac_request())
+    u2.send(response("200 OK"))
+    uac_recv_bye(u2)
+    u2.timewait(2000)
+
+    s2 = Scen("b2b_idle_gone_uas", "uas", header_doc(
+        "Idle check, the callee lost the call (callee side).",
+        "INVITE -> 180 -> 200 -> ACK -> OPTIONS from sipedge (in the dialog) -> 481 ->\n"
+        "  BYE from sipedge -> 481.",
+        UAS_KEYS, COMMON_UAS_CHECKS))
+    uas_answer_invite(s2)
+    s2.recv('request="OPTIONS"', s2.chk_uas_request())
+    s2.send(response("481 Call/Transaction Does Not Exist"))
+    s2.recv('request="BYE"', s2.chk_uas_request())
+    s2.send(response("481 Call/Transaction Does Not Exist"))
+    s2.timewait(2000)
+    return [u, s, u2, s2]
+
+
 def options():
     u = Scen("b2b_options_uac", "uac", header_doc(
         "OPTIONS to the gateway itself (caller side only).",
@@ -1043,7 +1093,7 @@ def options():
 def main():
     scens = []
     for f in (basic, callee_bye, cancel, reinvite_by_caller, reinvite_by_callee, update, prack,
-              info, message, subscribe_pair, refer, options):
+              info, message, subscribe_pair, refer, idle_check, options):
         scens += f()
     # the *_proxied.xml variants (b2bua_kamailio_test.sh): only those whose checks differ
     for f in (basic, callee_bye, reinvite_by_caller, reinvite_by_callee, message):
