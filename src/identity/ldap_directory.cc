@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "sipedge/base/log.h"
 #include "sipedge/base/strings.h"
 #include "sipedge/loop/worker.h"
 
@@ -554,6 +555,14 @@ class LdapDirectory::Core {
     state_ = State::Ready;
     up_ = true;
     last_error_.clear();
+    if (reported_down_) {
+      log::info("identity", "{}: LDAP directory {} is back: bound, lookups answered again",
+                worker_.name(), config_.uri);
+    } else if (!bound_once_) {
+      log::info("identity", "{}: LDAP directory {}: bound", worker_.name(), config_.uri);
+    }
+    reported_down_ = false;
+    bound_once_ = true;
     // Send what waited for the connection.
     for (auto it = pending_.begin(); it != pending_.end() && conn_ != nullptr;) {
       auto next = std::next(it);
@@ -702,11 +711,23 @@ class LdapDirectory::Core {
   // losing a connection that worked, else after reconnect_interval.
   void lose(const std::string& detail, bool was_up, Deliveries& out) {
     const bool worked = was_up && state_ == State::Ready;
+    const Duration retry = worked ? Duration(0) : config_.reconnect_interval;
+    // Once per outage: every reconnect attempt that fails again is a debug line only.
+    if (!reported_down_) {
+      log::warning("identity",
+                   "{}: LDAP directory {} unavailable: {}; requests that need it get 503 until "
+                   "it is back (reconnecting every {} ms)",
+                   worker_.name(), config_.uri, detail, config_.reconnect_interval.count());
+      reported_down_ = true;
+    } else {
+      log::debug("identity", "{}: LDAP directory {} still unavailable: {}", worker_.name(),
+                 config_.uri, detail);
+    }
     dropConnection(detail);
     while (!pending_.empty()) {
       finish(pending_.begin(), unavailable(detail), out);
     }
-    retry_timer_->enable(worked ? Duration(0) : config_.reconnect_interval);
+    retry_timer_->enable(retry);
   }
 
   void failConnection(const std::string& detail) {
@@ -758,6 +779,8 @@ class LdapDirectory::Core {
   // the first connection is up, so that early lookups wait for it (stats say up once bound).
   bool up_ = true;
   std::string last_error_;
+  bool reported_down_ = false;  // the outage was logged; its end will be
+  bool bound_once_ = false;
   std::string lost_detail_;
 
   std::thread opener_;

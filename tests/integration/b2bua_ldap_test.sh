@@ -245,6 +245,11 @@ unavailable_after=$(metric sipedge_directory_unavailable_total)
 assert_ge "directory down: sipedge_directory_unavailable_total grew (before ${unavailable_before:-?})" \
   "${unavailable_after:-0}" $((${unavailable_before:-0} + CALLS))
 
+# The outage is in sipedge's log, once per worker however many reconnects failed meanwhile.
+outage_lines=$(grep -c "warning identity: worker-[0-9]*: LDAP directory $SLAPD_URI unavailable: .*; requests that need it get 503" "$IT_TMP/edge.log")
+assert_ge "directory down: logged" "$outage_lines" 1
+assert_le "directory down: logged once per worker (${B2B_WORKERS:-2})" "$outage_lines" "${B2B_WORKERS:-2}"
+
 restart_slapd
 check "slapd restarted on port $ldap_port (pid $SLAPD_PID)" $?
 [ "$SLAPD_PORT" = "$ldap_port" ]
@@ -279,6 +284,8 @@ assert_eq "after slapd restart: a call succeeds within ${RECOVERY_S}s, sipedge n
   "$recovered" 1 || show "$SIPP_LAST.err.log"
 kill -0 "$edge_pid" 2>/dev/null
 check "sipedge still the same process (pid $edge_pid)" $?
+assert_ge "directory back: logged" \
+  "$(grep -c "info identity: worker-[0-9]*: LDAP directory $SLAPD_URI is back" "$IT_TMP/edge.log")" 1
 call_pair "after slapd restart: jerry@acme.com" "$CALLS"
 inbound_keys elaine sip:eb@mobile.nyc.acme.com sip:eb@nyc.acme.com
 call_pair "after slapd restart: elaine@acme.com" "$CALLS"

@@ -526,6 +526,11 @@ assert_ge() {  # assert_ge NAME GOT MIN
   check "$1: got '$2', want at least $3" $?
 }
 
+assert_le() {  # assert_le NAME GOT MAX
+  [ -n "$2" ] && [ "$2" -le "$3" ]
+  check "$1: got '$2', want at most $3" $?
+}
+
 _sipp_evidence() {  # what a failed SIPp assertion prints: error log and final counters
   local prefix=${1:-$SIPP_LAST}
   {
