@@ -30,25 +30,53 @@ std::string contactFor(const transport::ViaAddress& via) {
   const std::string_view t = via.transport == transport::Transport::Udp   ? ""
                              : via.transport == transport::Transport::Tcp ? ";transport=tcp"
                                                                           : ";transport=tls";
-  return fmt::format("<sip:{}:{}{}>", via.host, via.port, t);
+  std::string out;
+  out.reserve(via.host.size() + 32);
+  out.append("<sip:").append(via.host).append(":");
+  appendDecimal(out, via.port);
+  out.append(t).append(">");
+  return out;
 }
 
 std::string partyOf(const sip::NameAddr& na) {
-  if (na.display.empty()) {
-    return fmt::format("<{}>", na.uri.text);
-  }
-  return fmt::format("{} <{}>", na.display, na.uri.text);
+  return partyWithUri(na, na.uri.text);
 }
 
 std::string partyWithUri(const sip::NameAddr& na, std::string_view uri) {
-  if (na.display.empty()) {
-    return fmt::format("<{}>", uri);
+  std::string out;
+  out.reserve(na.display.size() + uri.size() + 3);
+  if (!na.display.empty()) {
+    out.append(na.display).append(" ");
   }
-  return fmt::format("{} <{}>", na.display, uri);
+  out.append("<").append(uri).append(">");
+  return out;
 }
 
 std::string tagged(const std::string& party, const std::string& tag) {
   return tag.empty() ? party : party + ";tag=" + tag;
+}
+
+void appendRequestLine(std::string& out, std::string_view method, std::string_view ruri) {
+  out.append(method).append(" ").append(ruri).append(" SIP/2.0\r\n");
+}
+
+void appendVia(std::string& out, const transport::ViaAddress& via, std::string_view branch) {
+  out.append("Via: SIP/2.0/").append(transportToken(via.transport)).append(" ").append(via.host);
+  out.append(":");
+  appendDecimal(out, via.port);
+  out.append(";branch=").append(branch).append(";rport\r\n");
+}
+
+void appendCSeq(std::string& out, std::uint32_t cseq, std::string_view method) {
+  out.append("CSeq: ");
+  appendDecimal(out, cseq);
+  out.append(" ").append(method).append("\r\n");
+}
+
+void appendContentLength(std::string& out, std::size_t length) {
+  out.append("Content-Length: ");
+  appendDecimal(out, length);
+  out.append("\r\n\r\n");
 }
 
 bool isDialogCreating(sip::Method m) {
@@ -333,7 +361,8 @@ policy::DecisionRecord B2bua::recordOf(const Inbound& in, const policy::Decision
   r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
-  r.id = decision_prefix_ + fmt::format("{:x}", ++decisions_made_);
+  r.id = decision_prefix_;
+  appendHex(r.id, ++decisions_made_);
   r.verdict = std::string(policy::verdictName(decision.verdict));
   r.status = decision.status;
   r.reason = std::string(decision.reason);
@@ -870,24 +899,25 @@ std::optional<B2bua::Sent> B2bua::sendRequest(Relay& relay, const Destination& d
   const Relay::Outgoing& out = relay.out;
   std::string text;
   text.reserve(512 + out.headers.size() + out.body.size());
-  text += fmt::format("{} {} SIP/2.0\r\n", out.method, ruri);
-  text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
-                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
-  text += fmt::format("Max-Forwards: {}\r\n", out.max_forwards);
+  appendRequestLine(text, out.method, ruri);
+  appendVia(text, *via, txn::makeBranch(settings_.worker, random_));
+  text += "Max-Forwards: ";
+  appendDecimal(text, out.max_forwards);
+  text += "\r\n";
   for (const std::string& route : routes) {
     sip::appendHeader(text, "Route", route);
   }
   sip::appendHeader(text, "From", out.from);
   sip::appendHeader(text, "To", out.to);
   sip::appendHeader(text, "Call-ID", out.call_id);
-  text += fmt::format("CSeq: {} {}\r\n", out.cseq, out.method);
+  appendCSeq(text, out.cseq, out.method);
   Sent sent;
   if (out.contact) {
     sent.contact = contactFor(*via);
     sip::appendHeader(text, "Contact", sent.contact);
   }
   text += out.headers;
-  text += fmt::format("Content-Length: {}\r\n\r\n", out.body.size());
+  appendContentLength(text, out.body.size());
   text += out.body;
   auto message = sip::parseMessage(text, sip::ParseOptions{});
   if (!message) {
@@ -1532,9 +1562,9 @@ std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view m
     return std::nullopt;
   }
   std::string text;
-  text += fmt::format("{} {} SIP/2.0\r\n", method, leg.remote_target);
-  text += fmt::format("Via: SIP/2.0/{} {}:{};branch={};rport\r\n", transportToken(via->transport),
-                      via->host, via->port, txn::makeBranch(settings_.worker, random_));
+  text.reserve(512);
+  appendRequestLine(text, method, leg.remote_target);
+  appendVia(text, *via, txn::makeBranch(settings_.worker, random_));
   text += "Max-Forwards: 70\r\n";
   for (const std::string& route : leg.route_set) {
     sip::appendHeader(text, "Route", route);
@@ -1542,7 +1572,7 @@ std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view m
   sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
   sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
   sip::appendHeader(text, "Call-ID", leg.call_id);
-  text += fmt::format("CSeq: {} {}\r\n", cseq, method);
+  appendCSeq(text, cseq, method);
   return text;
 }
 
@@ -1560,7 +1590,7 @@ void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ac
       sip::appendHeader(text, "Content-Type", ct->value);
     }
   }
-  text += fmt::format("Content-Length: {}\r\n\r\n", body.size());
+  appendContentLength(text, body.size());
   text += body;
   if (body.empty()) {
     dialog.last_ack.clear();

@@ -1,15 +1,19 @@
 #include "sipedge/b2bua/ids.h"
 
-#include <fmt/format.h>
+#include "sipedge/base/strings.h"
 
 namespace sipedge::b2bua {
 
 namespace {
 
-std::string randomHex(Random& random, int words) {
-  std::string out;
+// "sE<worker hex>-" and `words` random 32-bit words as 8 hex digits each.
+std::string mintId(unsigned worker, Random& random, int words) {
+  std::string out = "sE";
+  out.reserve(4 + 8 * static_cast<std::size_t>(words));
+  appendHex(out, worker);
+  out.push_back('-');
   for (int i = 0; i < words; ++i) {
-    out += fmt::format("{:08x}", random.below(0xffffffffu));
+    appendHex(out, random.below(0xffffffffu), 8);
   }
   return out;
 }
@@ -17,11 +21,11 @@ std::string randomHex(Random& random, int words) {
 }  // namespace
 
 std::string mintTag(unsigned worker, Random& random) {
-  return fmt::format("sE{:x}-{}", worker, randomHex(random, 2));
+  return mintId(worker, random, 2);
 }
 
 std::string mintCallId(unsigned worker, Random& random) {
-  return fmt::format("sE{:x}-{}", worker, randomHex(random, 4));
+  return mintId(worker, random, 4);
 }
 
 std::optional<unsigned> workerOfId(std::string_view id) {

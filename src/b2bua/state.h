@@ -155,6 +155,12 @@ std::string contactFor(const transport::ViaAddress& via);
 std::string partyOf(const sip::NameAddr& na);
 std::string partyWithUri(const sip::NameAddr& na, std::string_view uri);
 std::string tagged(const std::string& party, const std::string& tag);
+// Pieces of the requests sipedge writes, appended to `out` (plain appends: fmt's format parsing
+// showed in call-load profiles).
+void appendRequestLine(std::string& out, std::string_view method, std::string_view ruri);
+void appendVia(std::string& out, const transport::ViaAddress& via, std::string_view branch);
+void appendCSeq(std::string& out, std::uint32_t cseq, std::string_view method);
+void appendContentLength(std::string& out, std::size_t length);  // ends the header section
 bool isDialogCreating(sip::Method m);
 bool isTargetRefresh(sip::Method m);
 // The route set of a dialog from the Record-Route of the message that set it up: in order for

@@ -1,6 +1,26 @@
 #include "sipedge/base/strings.h"
 
+#include <charconv>
+
 namespace sipedge {
+
+void appendDecimal(std::string& out, std::uint64_t v) {
+  char buf[20];  // 2^64 - 1 has 20 digits
+  char* end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void appendHex(std::string& out, std::uint64_t v, int min_digits) {
+  char buf[16];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 0xf];
+    v >>= 4;
+  } while ((v != 0 || n < min_digits) && n < 16);
+  while (n > 0) {
+    out.push_back(buf[--n]);
+  }
+}
 
 std::string toLower(std::string_view s) {
   std::string out(s);

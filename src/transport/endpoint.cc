@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "sipedge/base/strings.h"
@@ -110,6 +111,19 @@ bool Address::isLoopback() const {
 }
 
 std::string Address::ip() const {
+  if (!v6_) {
+    // By hand: inet_ntop formats through sprintf, and this runs for every received request (its
+    // Via's received=) and every Via sipedge writes.
+    char buf[16];  // "255.255.255.255"
+    char* p = buf;
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (i != 0) {
+        *p++ = '.';
+      }
+      p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned>(bytes_[i])).ptr;
+    }
+    return std::string(buf, p);
+  }
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6_ ? AF_INET6 : AF_INET, bytes_.data(), buf, sizeof buf);
   return buf;

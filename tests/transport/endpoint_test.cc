@@ -57,5 +57,20 @@ TEST(StampReceivedRegressionTest, AMalformedFirstViaHeaderIsLeftAlone) {
       << out;
 }
 
+TEST(AddressTest, FormatsTheIpAsInetNtopDoes) {
+  for (const char* ip :
+       {"0.0.0.0", "255.255.255.255", "10.0.0.1", "127.0.0.10", "192.168.100.20", "1.22.133.4"}) {
+    auto a = Address::parseIp(ip, 5060);
+    ASSERT_TRUE(a.has_value()) << ip;
+    EXPECT_EQ(a->ip(), ip);
+    EXPECT_EQ(a->ipForUri(), ip);
+    EXPECT_EQ(a->toString(), std::string(ip) + ":5060");
+  }
+  auto v6 = Address::parseIp("[2001:db8::1]", 5061);
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->ip(), "2001:db8::1");
+  EXPECT_EQ(v6->ipForUri(), "[2001:db8::1]");
+}
+
 }  // namespace
 }  // namespace sipedge::transport

@@ -62,6 +62,12 @@ constexpr std::string_view trimWs(std::string_view s) {
 // on overflow past `max`.
 std::optional<std::uint64_t> parseDecimal(std::string_view s, std::uint64_t max);
 
+// Appends `v` in decimal, or in lower-case hexadecimal with at least `min_digits` digits (zeros in
+// front). For the hot paths that build SIP text, where fmt::format's parsing of its format string
+// shows in profiles.
+void appendDecimal(std::string& out, std::uint64_t v);
+void appendHex(std::string& out, std::uint64_t v, int min_digits = 1);
+
 // Decodes %HH escapes. Returns nullopt for a malformed escape.
 std::optional<std::string> percentDecode(std::string_view s);
 
