@@ -90,6 +90,54 @@ TEST(WorkerTest, ReArmingATimerFromItsCallback) {
   EXPECT_EQ(fired, 3);
 }
 
+TEST(WorkerTest, TimersInSharedDurationQueuesAndTheHeapFireInDeadlineOrder) {
+  // Durations in whole 10 ms go to libevent's common-timeout queues, others to its heap; beyond
+  // the queue limit, to the heap as well. The order must not depend on where a timer is kept.
+  Worker w("w5");
+  std::vector<int> order;
+  std::vector<TimerPtr> timers;
+  const int durations[] = {60, 31, 20, 51, 40};  // ms; 31 and 51 are heap timers
+  for (int round = 0; round < 3; ++round) {
+    for (int d : durations) {
+      const int tag = d * 10 + round;
+      timers.push_back(w.createTimer([&order, tag] { order.push_back(tag); }));
+      timers.back()->enable(milliseconds(d));
+    }
+  }
+  // More distinct queue-eligible durations than there are queues: the rest use the heap.
+  std::vector<TimerPtr> many;
+  for (int i = 0; i < 80; ++i) {
+    many.push_back(w.createTimer([] {}));
+    many.back()->enable(milliseconds(1000 + 10 * i));
+  }
+  for (TimerPtr& t : many) {
+    t->disable();
+  }
+  // Moved from a queue to the heap and back: fires once, at its last deadline.
+  int moved = 0;
+  TimerPtr mover = w.createTimer([&] { ++moved; });
+  mover->enable(milliseconds(20));
+  mover->enable(milliseconds(33));
+  mover->enable(milliseconds(70));
+  TimerPtr end = w.createTimer([&] { w.exit(); });
+  end->enable(milliseconds(90));
+  w.run();
+  // By duration; within one duration, a queue keeps the order of enabling (equal deadlines in
+  // the heap may come in any order: libevent's clock is coarse).
+  std::vector<int> by_duration;
+  std::vector<int> queued;
+  for (int tag : order) {
+    by_duration.push_back(tag / 10);
+    if (tag / 10 % 10 == 0) {
+      queued.push_back(tag);
+    }
+  }
+  EXPECT_EQ(by_duration,
+            (std::vector<int>{20, 20, 20, 31, 31, 31, 40, 40, 40, 51, 51, 51, 60, 60, 60}));
+  EXPECT_EQ(queued, (std::vector<int>{200, 201, 202, 400, 401, 402, 600, 601, 602}));
+  EXPECT_EQ(moved, 1);
+}
+
 struct Tracked : Deletable {
   explicit Tracked(std::vector<std::string>& log) : log_(log) {}
   ~Tracked() override { log_.push_back("deleted"); }

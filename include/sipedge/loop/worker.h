@@ -50,6 +50,8 @@ class Worker final : public TimerFactory, public Clock {
   // For the modules that integrate with libevent (transport, dns). Worker thread only.
   event_base* base() { return base_; }
 
+  struct TimeoutQueues;  // the timers' shared-duration queues (worker.cc)
+
  private:
   static void onPosted(int fd, short what, void* self);
   static void onCleanup(int fd, short what, void* self);
@@ -57,6 +59,7 @@ class Worker final : public TimerFactory, public Clock {
 
   std::string name_;
   event_base* base_ = nullptr;
+  std::unique_ptr<TimeoutQueues> queues_;  // timers' shared-duration queues
   event* posted_event_ = nullptr;
   event* cleanup_event_ = nullptr;
   std::mutex mutex_;
