@@ -7,11 +7,10 @@
 #include <utility>
 
 #include "layer_internal.h"
+#include "table.h"
 
 namespace sipedge::txn {
 namespace {
-
-constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << kWorkerIdShift) - 1;
 
 template <class... F>
 struct Overloaded : F... {
@@ -71,8 +70,9 @@ Layer::Layer(LayerSettings settings, transport::Sender& sender, TimerFactory& ti
       clock_(clock),
       random_(random),
       user_(user),
+      table_(std::make_unique<TransactionTable>(settings_.worker)),
       alive_(std::make_shared<Layer*>(this)) {
-  SIPEDGE_RELEASE_ASSERT(settings_.worker < kMaxWorkers);
+  SIPEDGE_RELEASE_ASSERT(settings_.max_transactions <= TransactionTable::kMaxSlots / 2);
   deferred_timer_ = timers_.createTimer([this] { onDeferred(); });
 }
 
@@ -130,22 +130,13 @@ void Layer::deliverFailure(std::uint64_t id, ServerFailure failure) {
 
 // ---- the table ----
 
-std::uint64_t Layer::mintId() {
-  std::uint64_t sequence = next_sequence_++ & kSequenceMask;
-  if (sequence == 0) {  // wrapped: 0 is not an id
-    sequence = next_sequence_++ & kSequenceMask;
-  }
-  return (std::uint64_t{settings_.worker} << kWorkerIdShift) | sequence;
+std::size_t Layer::transactionCount() const {
+  return table_->size();
 }
 
 Transaction& Layer::insert(std::unique_ptr<Transaction> t) {
-  const std::uint64_t id = t->id;
-  const bool client = t->isClient();
-  (client ? client_keys_ : server_keys_).emplace(t->key, id);
-  ++(client ? counters_.client_transactions : counters_.server_transactions);
-  Transaction& ref = *t;
-  table_.emplace(id, std::move(t));
-  return ref;
+  ++(t->isClient() ? counters_.client_transactions : counters_.server_transactions);
+  return table_->insert(std::move(t));  // gives t its id
 }
 
 void Layer::remove(Transaction& t) {
@@ -154,22 +145,16 @@ void Layer::remove(Transaction& t) {
       timer->disable();
     }
   }
-  auto& keys = t.isClient() ? client_keys_ : server_keys_;
-  if (auto k = keys.find(t.key); k != keys.end() && k->second == t.id) {
-    keys.erase(k);
-  }
-  auto it = table_.find(t.id);
-  if (it == table_.end()) {
+  std::unique_ptr<Transaction> gone = table_->remove(t);
+  if (!gone) {
     return;
   }
   --(t.isClient() ? counters_.client_transactions : counters_.server_transactions);
-  graveyard_.push_back(std::move(it->second));
-  table_.erase(it);
+  graveyard_.push_back(std::move(gone));
 }
 
 Transaction* Layer::find(std::uint64_t id) {
-  auto it = table_.find(id);
-  return it != table_.end() ? it->second.get() : nullptr;
+  return table_->find(id);
 }
 
 Transaction* Layer::findServer(ServerTransactionId id) {
@@ -178,9 +163,7 @@ Transaction* Layer::findServer(ServerTransactionId id) {
 }
 
 Transaction* Layer::findByKey(bool client, const Key& key) {
-  const auto& keys = client ? client_keys_ : server_keys_;
-  auto it = keys.find(key);
-  return it != keys.end() ? find(it->second) : nullptr;
+  return table_->findByKey(client, key);
 }
 
 Timer& Layer::timer(Transaction& t, std::size_t slot) {
@@ -325,7 +308,7 @@ void Layer::handleRequest(transport::Inbound&& in) {
     handleCancel(std::move(in), std::move(*key));
     return;
   }
-  if (table_.size() >= settings_.max_transactions) {
+  if (table_->size() >= settings_.max_transactions) {
     // Never at the expense of an existing transaction: answered statelessly.
     ++counters_.rejected_over_limit;
     sendStateless(in, 503, newTag(),
@@ -333,7 +316,6 @@ void Layer::handleRequest(transport::Inbound&& in) {
     return;
   }
   auto t = std::make_unique<Transaction>();
-  t->id = mintId();
   t->key = std::move(*key);
   t->destination = transport::responseDestination(m.vias().front(), in.source, in.side, in.flow);
   ServerSide server;
@@ -385,9 +367,8 @@ void Layer::handleCancel(transport::Inbound&& in, Key key) {
   const int status = invite != nullptr ? 200 : 481;
   const std::string tag =
       invite != nullptr && !invite->server().to_tag.empty() ? invite->server().to_tag : newTag();
-  if (table_.size() < settings_.max_transactions) {
+  if (table_->size() < settings_.max_transactions) {
     auto t = std::make_unique<Transaction>();
-    t->id = mintId();
     t->key = std::move(key);
     t->destination =
         transport::responseDestination(in.message.vias().front(), in.source, in.side, in.flow);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "layer_internal.h"
+#include "table.h"
 
 namespace sipedge::txn {
 
@@ -24,12 +25,12 @@ Result<ClientTransactionId, LayerError> Layer::request(sip::Message request,
   if (!isRfc3261Branch(request.vias().front().branch)) {
     return fail(LayerError{Kind::NoBranch, std::string(request.vias().front().branch)});
   }
-  if (table_.size() >= settings_.max_transactions) {
+  if (table_->size() >= settings_.max_transactions) {
     ++counters_.rejected_over_limit;
     return fail(LayerError{Kind::Overloaded, {}});
   }
   std::optional<Key> key = clientKeyOfRequest(request);
-  if (!key || client_keys_.contains(*key)) {
+  if (!key || table_->findByKey(true, *key) != nullptr) {
     return fail(LayerError{Kind::Duplicate, std::string(request.vias().front().branch)});
   }
   std::string bytes = request.serialize();
@@ -52,7 +53,6 @@ Result<ClientTransactionId, LayerError> Layer::request(sip::Message request,
     }
   }
   auto t = std::make_unique<Transaction>();
-  t->id = mintId();
   t->key = std::move(*key);
   t->destination = destination;
   ClientSide client;
@@ -102,11 +102,10 @@ void Layer::sendCancel(Transaction& invite) {
   std::optional<Key> key = parsed ? clientKeyOfRequest(*parsed) : std::nullopt;
   // 9.1: if no final response comes within 64*T1, the INVITE is over (a 408 for the TU).
   timer(invite, kCancelGuardSlot).enable(settings_.timers.timerB());
-  if (!key || client_keys_.contains(*key)) {
+  if (!key || table_->findByKey(true, *key) != nullptr) {
     return;
   }
   auto t = std::make_unique<Transaction>();
-  t->id = mintId();
   t->key = std::move(*key);
   t->destination = invite.destination;  // 9.1: where the INVITE went
   ClientSide client;

@@ -26,7 +26,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "sipedge/base/random.h"
@@ -41,7 +40,8 @@ namespace sipedge::txn {
 
 // ---- ids ----
 // Transaction ids are minted by the layer; the top kWorkerIdBits bits hold the index of the owning
-// worker (DESIGN.md), the rest a sequence number. 0 is never a valid id.
+// worker (DESIGN.md), the rest the transaction's slot in the layer's table and that slot's
+// generation (src/txn/table.h). 0 is never a valid id.
 inline constexpr unsigned kWorkerIdBits = 8;
 inline constexpr unsigned kWorkerIdShift = 64 - kWorkerIdBits;
 inline constexpr unsigned kMaxWorkers = 1u << kWorkerIdBits;
@@ -64,7 +64,8 @@ struct LayerSettings {
   unsigned worker = 0;  // this worker's index, below kMaxWorkers
   // Client + server; over it new requests get 503. A UDP non-INVITE server transaction stays
   // 64*T1 (32 s) after its answer, so this bounds the sustained rate of new UDP requests to
-  // max_transactions / 32 s (6,250/s by default); each costs about 1.7 KB.
+  // max_transactions / 32 s (6,250/s by default); each costs about 1.7 KB. At most 2^27: ids have
+  // room for 2^28 transactions, and the layer's CANCELs may double the number.
   std::size_t max_transactions = 200000;
   std::uint32_t overload_retry_after = 5;  // seconds, the Retry-After of that 503
   bool send_trying = true;                 // RFC 3261 17.2.1: 100 Trying for a silent INVITE TU
@@ -166,7 +167,8 @@ struct LayerCounters {
   std::uint64_t switched_to_tcp = 0;    // RFC 3261 18.1.1
 };
 
-struct Transaction;  // src/txn/transaction.h
+struct Transaction;      // src/txn/transaction.h
+class TransactionTable;  // src/txn/table.h
 
 class Layer final : public transport::MessageHandler {
  public:
@@ -222,7 +224,7 @@ class Layer final : public transport::MessageHandler {
                                                      const transport::Destination& destination);
 
   const LayerCounters& counters() const { return counters_; }
-  std::size_t transactionCount() const { return table_.size(); }
+  std::size_t transactionCount() const;
   const LayerSettings& settings() const { return settings_; }
 
  private:
@@ -259,7 +261,6 @@ class Layer final : public transport::MessageHandler {
                      std::string_view extra_headers);
 
   // the table
-  std::uint64_t mintId();
   Transaction& insert(std::unique_ptr<Transaction> t);
   void remove(Transaction& t);
   Transaction* find(std::uint64_t id);
@@ -281,16 +282,13 @@ class Layer final : public transport::MessageHandler {
   Random& random_;
   TransactionUser& user_;
 
-  std::unordered_map<std::uint64_t, std::unique_ptr<Transaction>> table_;
-  std::unordered_map<Key, std::uint64_t> server_keys_;
-  std::unordered_map<Key, std::uint64_t> client_keys_;
+  std::unique_ptr<TransactionTable> table_;
   // Transactions that ended during the current dispatch; freed when it is over.
   std::vector<std::unique_ptr<Transaction>> graveyard_;
   std::vector<Note> notes_;        // user notifications waiting for deferred_timer_
   TimerPtr deferred_timer_;        // delivers notes_, frees graveyard_ after a transaction timer
   std::shared_ptr<Layer*> alive_;  // send error callbacks hold a weak_ptr to it
   LayerCounters counters_;
-  std::uint64_t next_sequence_ = 1;
   unsigned depth_ = 0;      // nested entries into the layer
   unsigned api_depth_ = 0;  // of which calls from the user
   EntryKind outermost_ = EntryKind::Wire;
