@@ -5,6 +5,14 @@
 namespace sipedge::identity {
 
 std::optional<Aor> parseAor(std::string_view text) {
+  // An identity (from the configuration or a directory server) goes into the headers sipedge
+  // writes: nothing that could end a header or a name-addr there.
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"') {
+      return std::nullopt;
+    }
+  }
   const std::size_t at = text.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == text.size()) {
     return std::nullopt;

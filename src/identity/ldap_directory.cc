@@ -20,6 +20,7 @@
 #include "sipedge/base/log.h"
 #include "sipedge/base/strings.h"
 #include "sipedge/loop/worker.h"
+#include "sipedge/sip/uri.h"
 
 namespace sipedge::identity {
 namespace {
@@ -212,6 +213,10 @@ std::optional<Target> parseLdapTarget(std::string_view value) {
   }
   if (target.uri.find(':') + 1 == target.uri.size()) {
     return std::nullopt;  // "sip:" and nothing after it
+  }
+  // It becomes the Request-URI of what sipedge sends: a URI, and nothing more (no CR, LF, space).
+  if (!sip::parseUri(target.uri) || target.uri.find_first_of(" \t\r\n<>\"") != std::string::npos) {
+    return std::nullopt;
   }
   return target;
 }

@@ -11,6 +11,11 @@ TEST(ParseAor, SplitsAtTheLastAtAndLowersTheHost) {
   EXPECT_EQ(parseAor("jerry"), std::nullopt);
   EXPECT_EQ(parseAor("@acme.test"), std::nullopt);
   EXPECT_EQ(parseAor("jerry@"), std::nullopt);
+  // Bytes that could end a header or a name-addr in what sipedge writes.
+  EXPECT_EQ(parseAor("js@nyc.acme.test\r\nX-Evil: 1"), std::nullopt);
+  EXPECT_EQ(parseAor("js @nyc.acme.test"), std::nullopt);
+  EXPECT_EQ(parseAor("js>@nyc.acme.test"), std::nullopt);
+  EXPECT_EQ(parseAor("\"js\"@nyc.acme.test"), std::nullopt);
   EXPECT_EQ((Aor{"js", "nyc.acme.test"}).str(), "js@nyc.acme.test");
 }
 

@@ -53,6 +53,10 @@ TEST(ParseLdapTarget, ReadsTheQParameterAndKeepsTheOthers) {
   EXPECT_EQ(parseLdapTarget("sip:js@nyc.acme.com;q=1.5"), std::nullopt);
   EXPECT_EQ(parseLdapTarget("sip:js@nyc.acme.com;q=high"), std::nullopt);
   EXPECT_EQ(parseLdapTarget("sip:js@nyc.acme.com;q=0.5;q=0.7"), std::nullopt);
+  // Not a URI, or more than one: it would be the Request-URI sipedge writes.
+  EXPECT_EQ(parseLdapTarget("sip:js@nyc.acme.com SIP/2.0\r\nX-Evil: 1"), std::nullopt);
+  EXPECT_EQ(parseLdapTarget("sip:js@nyc acme.com"), std::nullopt);
+  EXPECT_EQ(parseLdapTarget("sip:js@"), std::nullopt);
 }
 
 // ---- a worker on its own thread -------------------------------------------------------------
