@@ -56,21 +56,48 @@ std::string tagged(const std::string& party, const std::string& tag) {
   return tag.empty() ? party : party + ";tag=" + tag;
 }
 
-void appendRequestLine(std::string& out, std::string_view method, std::string_view ruri) {
-  out.append(method).append(" ").append(ruri).append(" SIP/2.0\r\n");
-}
-
-void appendVia(std::string& out, const transport::ViaAddress& via, std::string_view branch) {
-  out.append("Via: SIP/2.0/").append(transportToken(via.transport)).append(" ").append(via.host);
+std::string viaParm(const transport::ViaAddress& via, std::string_view branch) {
+  std::string out;
+  out.reserve(via.host.size() + branch.size() + 40);
+  out.append("SIP/2.0/").append(transportToken(via.transport)).append(" ").append(via.host);
   out.append(":");
   appendDecimal(out, via.port);
-  out.append(";branch=").append(branch).append(";rport\r\n");
+  out.append(";branch=").append(branch).append(";rport");
+  return out;
 }
 
-void appendCSeq(std::string& out, std::uint32_t cseq, std::string_view method) {
+void appendRequestHead(std::string& out, const RequestHead& h) {
+  out.append(h.method).append(" ").append(h.ruri).append(" SIP/2.0\r\n");
+  sip::appendHeader(out, "Via", h.via);
+  out.append("Max-Forwards: ");
+  appendDecimal(out, h.max_forwards);
+  out.append("\r\n");
+  if (h.routes != nullptr) {
+    for (const std::string& route : *h.routes) {
+      sip::appendHeader(out, "Route", route);
+    }
+  }
+  sip::appendHeader(out, "From", h.from);
+  sip::appendHeader(out, "To", h.to);
+  sip::appendHeader(out, "Call-ID", h.call_id);
   out.append("CSeq: ");
-  appendDecimal(out, cseq);
-  out.append(" ").append(method).append("\r\n");
+  appendDecimal(out, h.cseq);
+  out.append(" ").append(h.method).append("\r\n");
+}
+
+txn::RequestParts requestParts(const RequestHead& h) {
+  txn::RequestParts p;
+  p.method = std::string(h.method);
+  p.request_uri = std::string(h.ruri);
+  p.top_via = h.via;
+  p.from = std::string(h.from);
+  p.to = std::string(h.to);
+  p.call_id = std::string(h.call_id);
+  p.cseq = h.cseq;
+  if (h.routes != nullptr) {
+    p.routes = *h.routes;
+  }
+  return p;
 }
 
 void appendContentLength(std::string& out, std::size_t length) {
@@ -897,20 +924,18 @@ std::optional<B2bua::Sent> B2bua::sendRequest(Relay& relay, const Destination& d
     return std::nullopt;
   }
   const Relay::Outgoing& out = relay.out;
+  RequestHead head = newHead(*via);
+  head.method = out.method;
+  head.ruri = ruri;
+  head.max_forwards = out.max_forwards;
+  head.routes = &routes;
+  head.from = out.from;
+  head.to = out.to;
+  head.call_id = out.call_id;
+  head.cseq = out.cseq;
   std::string text;
   text.reserve(512 + out.headers.size() + out.body.size());
-  appendRequestLine(text, out.method, ruri);
-  appendVia(text, *via, txn::makeBranch(settings_.worker, random_));
-  text += "Max-Forwards: ";
-  appendDecimal(text, out.max_forwards);
-  text += "\r\n";
-  for (const std::string& route : routes) {
-    sip::appendHeader(text, "Route", route);
-  }
-  sip::appendHeader(text, "From", out.from);
-  sip::appendHeader(text, "To", out.to);
-  sip::appendHeader(text, "Call-ID", out.call_id);
-  appendCSeq(text, out.cseq, out.method);
+  appendRequestHead(text, head);
   Sent sent;
   if (out.contact) {
     sent.contact = contactFor(*via);
@@ -919,14 +944,9 @@ std::optional<B2bua::Sent> B2bua::sendRequest(Relay& relay, const Destination& d
   text += out.headers;
   appendContentLength(text, out.body.size());
   text += out.body;
-  auto message = sip::parseMessage(text, sip::ParseOptions{});
-  if (!message) {
-    answer(relay, 500, "Cannot Build Request");
-    return std::nullopt;
-  }
   txn::RequestOptions options;
-  options.proxy_timer_c = message->method() == sip::Method::Invite;
-  auto id = layer().request(std::move(*message), dest, options);
+  options.proxy_timer_c = out.method == "INVITE";
+  auto id = layer().requestText(std::move(text), requestParts(head), head.branch, dest, options);
   if (!id) {
     return std::nullopt;
   }
@@ -1539,20 +1559,48 @@ std::optional<ClientTransactionId> B2bua::sendOnLeg(Leg& leg, std::string_view m
   if (leg.remote_tag.empty()) {
     return std::nullopt;  // no dialog on that leg yet
   }
-  auto head = requestHead(leg, method, ++leg.local_cseq);
-  if (!head) {
+  return sendInDialog(leg, method, ++leg.local_cseq);
+}
+
+std::optional<ClientTransactionId> B2bua::sendInDialog(const Leg& leg, std::string_view method,
+                                                       std::uint32_t cseq) {
+  auto via = sender_.viaFor(leg.destination);
+  if (!via) {
     return std::nullopt;
   }
-  *head += "Content-Length: 0\r\n\r\n";
-  auto message = sip::parseMessage(*head, sip::ParseOptions{});
-  if (!message) {
-    return std::nullopt;
-  }
-  auto id = layer().request(std::move(*message), leg.destination);
+  const std::string from = tagged(leg.local_party, leg.local_tag);
+  const std::string to = tagged(leg.remote_party, leg.remote_tag);
+  RequestHead head = legHead(leg, *via, method, cseq, from, to);
+  std::string text;
+  text.reserve(512);
+  appendRequestHead(text, head);
+  appendContentLength(text, 0);
+  auto id = layer().requestText(std::move(text), requestParts(head), head.branch, leg.destination);
   if (!id) {
     return std::nullopt;
   }
   return *id;
+}
+
+RequestHead B2bua::newHead(const transport::ViaAddress& via) {
+  RequestHead head;
+  head.branch = txn::makeBranch(settings_.worker, random_);
+  head.via = viaParm(via, head.branch);
+  return head;
+}
+
+RequestHead B2bua::legHead(const Leg& leg, const transport::ViaAddress& via,
+                           std::string_view method, std::uint32_t cseq, std::string_view from,
+                           std::string_view to) {
+  RequestHead head = newHead(via);
+  head.method = method;
+  head.ruri = leg.remote_target;
+  head.routes = &leg.route_set;
+  head.from = from;
+  head.to = to;
+  head.call_id = leg.call_id;
+  head.cseq = cseq;
+  return head;
 }
 
 std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view method,
@@ -1561,18 +1609,11 @@ std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view m
   if (!via) {
     return std::nullopt;
   }
+  const std::string from = tagged(leg.local_party, leg.local_tag);
+  const std::string to = tagged(leg.remote_party, leg.remote_tag);
   std::string text;
   text.reserve(512);
-  appendRequestLine(text, method, leg.remote_target);
-  appendVia(text, *via, txn::makeBranch(settings_.worker, random_));
-  text += "Max-Forwards: 70\r\n";
-  for (const std::string& route : leg.route_set) {
-    sip::appendHeader(text, "Route", route);
-  }
-  sip::appendHeader(text, "From", tagged(leg.local_party, leg.local_tag));
-  sip::appendHeader(text, "To", tagged(leg.remote_party, leg.remote_tag));
-  sip::appendHeader(text, "Call-ID", leg.call_id);
-  appendCSeq(text, cseq, method);
+  appendRequestHead(text, legHead(leg, *via, method, cseq, from, to));
   return text;
 }
 

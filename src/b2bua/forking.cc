@@ -361,12 +361,7 @@ void B2bua::ackAndBye(Relay& relay, std::size_t index, const sip::Message& respo
       (void)layer().sendAck(std::move(*message), leg.destination);
     }
   }
-  if (auto bye = requestHead(leg, "BYE", relay.out.cseq + 1)) {
-    *bye += "Content-Length: 0\r\n\r\n";
-    if (auto message = sip::parseMessage(*bye, sip::ParseOptions{})) {
-      (void)layer().request(std::move(*message), leg.destination);
-    }
-  }
+  (void)sendInDialog(leg, "BYE", relay.out.cseq + 1);
 }
 
 }  // namespace sipedge::b2bua

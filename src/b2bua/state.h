@@ -155,11 +155,27 @@ std::string contactFor(const transport::ViaAddress& via);
 std::string partyOf(const sip::NameAddr& na);
 std::string partyWithUri(const sip::NameAddr& na, std::string_view uri);
 std::string tagged(const std::string& party, const std::string& tag);
-// Pieces of the requests sipedge writes, appended to `out` (plain appends: fmt's format parsing
-// showed in call-load profiles).
-void appendRequestLine(std::string& out, std::string_view method, std::string_view ruri);
-void appendVia(std::string& out, const transport::ViaAddress& via, std::string_view branch);
-void appendCSeq(std::string& out, std::uint32_t cseq, std::string_view method);
+// The head of a request sipedge writes (request line, its one Via, Max-Forwards, the route set,
+// From, To, Call-ID, CSeq), from values it holds. The same values are what the transaction layer
+// keeps of the request (txn::RequestParts), so the request goes to the layer as text, unparsed
+// (Layer::requestText). Every value comes from a parsed message, the configuration or a checked
+// directory answer (identity::parseAor, parseLdapTarget): none can break a header.
+struct RequestHead {
+  std::string_view method;
+  std::string_view ruri;
+  std::string via;     // the via-parm: "SIP/2.0/UDP host:port;branch=z9hG4bK...;rport"
+  std::string branch;  // its branch
+  std::uint32_t max_forwards = 70;
+  const std::vector<std::string>* routes = nullptr;  // null: none
+  std::string_view from;                             // header values, tags included
+  std::string_view to;
+  std::string_view call_id;
+  std::uint32_t cseq = 0;
+};
+std::string viaParm(const transport::ViaAddress& via, std::string_view branch);
+// Appends the head (plain appends: fmt's format parsing showed in call-load profiles).
+void appendRequestHead(std::string& out, const RequestHead& head);
+txn::RequestParts requestParts(const RequestHead& head);
 void appendContentLength(std::string& out, std::size_t length);  // ends the header section
 bool isDialogCreating(sip::Method m);
 bool isTargetRefresh(sip::Method m);

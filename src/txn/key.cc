@@ -87,9 +87,14 @@ std::optional<Key> clientKey(const sip::Message& response) {
   if (response.vias().empty() || !response.cseq() || response.vias().front().branch.empty()) {
     return std::nullopt;
   }
+  return clientKeyOf(response.vias().front().branch, response.cseq()->method_text);
+}
+
+Key clientKeyOf(std::string_view branch, std::string_view method) {
   Key key;
-  append(key.text, response.vias().front().branch);
-  append(key.text, response.cseq()->method_text);
+  key.text.reserve(branch.size() + method.size() + 2);
+  append(key.text, branch);
+  append(key.text, method);
   return finished(std::move(key));
 }
 

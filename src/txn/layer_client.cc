@@ -52,14 +52,51 @@ Result<ClientTransactionId, LayerError> Layer::request(sip::Message request,
       ++counters_.switched_to_tcp;
     }
   }
+  return startClient(std::move(*key), requestParts(request), std::move(bytes), destination,
+                     options);
+}
+
+Result<ClientTransactionId, LayerError> Layer::requestText(std::string bytes, RequestParts parts,
+                                                           std::string_view branch,
+                                                           transport::Destination destination,
+                                                           RequestOptions options) {
+  Entry entry(*this, EntryKind::Api);
+  using Kind = LayerError::Kind;
+  if (parts.method == "ACK" || parts.method == "CANCEL") {
+    return fail(LayerError{Kind::InvalidMessage, "ACK and CANCEL: use sendAck() and cancel()"});
+  }
+  if (!isRfc3261Branch(branch)) {
+    return fail(LayerError{Kind::NoBranch, std::string(branch)});
+  }
+  if (destination.endpoint.transport == transport::Transport::Udp &&
+      settings_.max_udp_request_bytes != 0 && bytes.size() > settings_.max_udp_request_bytes) {
+    auto parsed = sip::parseMessage(bytes, sip::ParseOptions{});
+    if (!parsed) {
+      return fail(LayerError{Kind::InvalidMessage, parsed.error().reason()});
+    }
+    return request(std::move(*parsed), destination, options);
+  }
+  if (table_->size() >= settings_.max_transactions) {
+    ++counters_.rejected_over_limit;
+    return fail(LayerError{Kind::Overloaded, {}});
+  }
+  Key key = clientKeyOf(branch, parts.method);
+  if (table_->findByKey(true, key) != nullptr) {
+    return fail(LayerError{Kind::Duplicate, std::string(branch)});
+  }
+  return startClient(std::move(key), std::move(parts), std::move(bytes), destination, options);
+}
+
+ClientTransactionId Layer::startClient(Key key, RequestParts parts, std::string bytes,
+                                       transport::Destination destination, RequestOptions options) {
   auto t = std::make_unique<Transaction>();
-  t->key = std::move(*key);
+  t->key = std::move(key);
   t->destination = destination;
+  const bool invite = parts.method == "INVITE";
   ClientSide client;
-  client.parts = requestParts(request);
+  client.parts = std::move(parts);
   client.request = std::move(bytes);
   t->role = std::move(client);
-  const bool invite = request.method() == sip::Method::Invite;
   Transaction& ref = insert(std::move(t));
   const ClientTransactionId id{ref.id};
   Effects e = apply(ref, start(invite ? Machine::InviteClient : Machine::NonInviteClient,

@@ -13,20 +13,9 @@
 
 #include "sipedge/sip/message.h"
 #include "sipedge/transport/sender.h"
+#include "sipedge/txn/layer.h"  // RequestParts
 
 namespace sipedge::txn {
-
-// What a client transaction keeps of its request.
-struct RequestParts {
-  std::string method;
-  std::string request_uri;
-  std::string top_via;  // the top via-parm as written
-  std::string from;
-  std::string to;
-  std::string call_id;
-  std::uint32_t cseq = 0;
-  std::vector<std::string> routes;  // the Route header values, in order
-};
 
 // What a server transaction keeps of its request to answer it.
 struct AnswerParts {

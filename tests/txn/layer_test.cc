@@ -493,6 +493,95 @@ TEST_F(LayerTest, LargeUdpRequestSwitchesToTcp) {
   inject(responseTo(unswitched.message(), 200, "b2"));
 }
 
+// What the B2BUA hands to requestText: outRequest's text and the values it was written from.
+RequestParts partsOfOutRequest(std::string_view method) {
+  RequestParts p;
+  p.method = std::string(method);
+  p.request_uri = "sip:bob@example.com";
+  p.top_via = "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKc1;rport";
+  p.from = "<sip:alice@example.net>;tag=a1";
+  p.to = "<sip:bob@example.com>";
+  p.call_id = "call-1@192.0.2.10";
+  p.cseq = 10;
+  p.routes = {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"};
+  return p;
+}
+
+TEST_F(LayerTest, RequestTextIsSentAsWrittenAndCancelledFromItsParts) {
+  const std::string text = outRequest("INVITE").serialize();
+  RequestOptions options;
+  options.proxy_timer_c = true;
+  auto id = layer->requestText(text, partsOfOutRequest("INVITE"), "z9hG4bKc1",
+                               destination(Transport::Udp), options);
+  ASSERT_TRUE(id) << id.error().describe();
+  ASSERT_EQ(sender.pending(), 1u);
+  EXPECT_EQ(sender.take().bytes, text);
+  clock.advance(500ms);  // timer A: the same bytes again
+  ASSERT_EQ(sender.pending(), 1u);
+  EXPECT_EQ(sender.take().bytes, text);
+  // Responses match it by its branch and method.
+  const sip::Message invite = outRequest("INVITE");
+  inject(responseTo(invite, 180, "b2"));
+  EXPECT_EQ(user.take(), Events{"response 180"});
+  // CANCEL (9.1) from the parts: the Request-URI, top Via, Route set, From, To, Call-ID, CSeq.
+  ASSERT_TRUE(layer->cancel(*id));
+  ASSERT_EQ(sender.pending(), 1u);
+  EXPECT_EQ(sender.take().bytes,
+            testing::crlf("CANCEL sip:bob@example.com SIP/2.0\n"
+                          "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKc1;rport\n"
+                          "Max-Forwards: 70\n"
+                          "Route: <sip:p1.example.com;lr>\n"
+                          "Route: <sip:p2.example.com;lr>\n"
+                          "From: <sip:alice@example.net>;tag=a1\n"
+                          "To: <sip:bob@example.com>\n"
+                          "Call-ID: call-1@192.0.2.10\n"
+                          "CSeq: 10 CANCEL\n"
+                          "Content-Length: 0\n\n"));
+  inject(responseTo(outRequest("CANCEL"), 200, "b2"));
+  inject(responseTo(invite, 487, "b2"));
+  EXPECT_EQ(user.take(), Events{"response 487"});
+  EXPECT_EQ(sentLines(), Events{"ACK sip:bob@example.com SIP/2.0"});  // the layer's, from parts
+}
+
+TEST_F(LayerTest, RequestTextMisuseAndTheLargeUdpCase) {
+  const std::string options_text = outRequest("OPTIONS").serialize();
+  EXPECT_EQ(layer
+                ->requestText(options_text, partsOfOutRequest("OPTIONS"), "1234",
+                              destination(Transport::Udp))
+                .error()
+                .kind,
+            Kind::NoBranch);
+  EXPECT_EQ(layer
+                ->requestText(outRequest("ACK").serialize(), partsOfOutRequest("ACK"), "z9hG4bKc1",
+                              destination(Transport::Udp))
+                .error()
+                .kind,
+            Kind::InvalidMessage);
+  ASSERT_TRUE(layer->requestText(options_text, partsOfOutRequest("OPTIONS"), "z9hG4bKc1",
+                                 destination(Transport::Udp)));
+  EXPECT_EQ(layer
+                ->requestText(options_text, partsOfOutRequest("OPTIONS"), "z9hG4bKc1",
+                              destination(Transport::Udp))
+                .error()
+                .kind,
+            Kind::Duplicate);
+  ASSERT_EQ(sender.pending(), 1u);
+  inject(responseTo(sender.take().message(), 200, "b2"));
+  EXPECT_EQ(user.take(), Events{"response 200"});
+
+  // Too large for UDP: parsed, and moved to TCP as request() does.
+  const std::string big = outRequest("MESSAGE", Transport::Udp, std::string(1400, 'x')).serialize();
+  ASSERT_TRUE(layer->requestText(big, partsOfOutRequest("MESSAGE"), "z9hG4bKc1",
+                                 destination(Transport::Udp)));
+  ASSERT_EQ(sender.pending(), 1u);
+  const auto sent = sender.take();
+  EXPECT_EQ(sent.destination, destination(Transport::Tcp));
+  EXPECT_EQ(sent.message().vias()[0].text, "SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKc1;rport");
+  EXPECT_EQ(layer->counters().switched_to_tcp, 1u);
+  inject(responseTo(sent.message(), 200, "b2"), kPeerTcp);
+  EXPECT_EQ(user.take(), Events{"response 200"});
+}
+
 TEST_F(LayerTest, RequestMisuseIsAnError) {
   sip::Message no_cookie = outRequest("OPTIONS");
   no_cookie.removeTopVia();

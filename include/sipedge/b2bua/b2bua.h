@@ -47,6 +47,10 @@ class NonceManager;
 
 namespace sipedge::b2bua {
 
+namespace detail {
+struct RequestHead;  // state.h
+}  // namespace detail
+
 // Where requests for one partner domain go when DNS is not asked.
 struct PartnerRoute {
   std::string domain;  // lower case
@@ -255,9 +259,17 @@ class B2bua final : public txn::TransactionUser {
   // Max-Forwards, the route set, From, To, Call-ID and CSeq; nullopt with no socket for it.
   std::optional<std::string> requestHead(const Leg& leg, std::string_view method,
                                          std::uint32_t cseq);
-  // A request sipedge itself sends on a leg with a dialog (BYE, the idle check's OPTIONS): its
-  // client transaction, or nullopt (no dialog on that leg yet, no socket).
+  // A request sipedge itself sends on a leg with a dialog (BYE, the idle check's OPTIONS), with
+  // the leg's next CSeq: its client transaction, or nullopt (no dialog on that leg yet, no socket).
   std::optional<txn::ClientTransactionId> sendOnLeg(Leg& leg, std::string_view method);
+  // The same with a given CSeq and no body.
+  std::optional<txn::ClientTransactionId> sendInDialog(const Leg& leg, std::string_view method,
+                                                       std::uint32_t cseq);
+  // A head with a new branch and its Via through `via`; the one of a request on `leg`.
+  detail::RequestHead newHead(const transport::ViaAddress& via);
+  detail::RequestHead legHead(const Leg& leg, const transport::ViaAddress& via,
+                              std::string_view method, std::uint32_t cseq, std::string_view from,
+                              std::string_view to);
   void retransmit2xx(std::uint64_t dialog_id);
   void armSessionTimer(Dialog& dialog, const sip::Message& response);
 

@@ -33,6 +33,8 @@ std::optional<Key> clientKey(const sip::Message& response);
 
 // The same key, computed from the request a client transaction sends.
 std::optional<Key> clientKeyOfRequest(const sip::Message& request);
+// ... and from its top Via's branch and its method.
+Key clientKeyOf(std::string_view branch, std::string_view method);
 
 // Whether a branch carries RFC 3261's magic cookie (and something after it).
 bool isRfc3261Branch(std::string_view branch);

@@ -81,6 +81,19 @@ struct RequestOptions {
   bool proxy_timer_c = false;
 };
 
+// What a client transaction keeps of its request: CANCEL and the ACK of a non-2xx final response
+// are built from it (RFC 3261 9.1, 17.1.1.3).
+struct RequestParts {
+  std::string method;
+  std::string request_uri;
+  std::string top_via;  // the top via-parm as written
+  std::string from;     // the From and To header values as written
+  std::string to;
+  std::string call_id;
+  std::uint32_t cseq = 0;
+  std::vector<std::string> routes;  // the Route header values, in order
+};
+
 // Misuse of the layer's API (never a peer's doing).
 struct LayerError {
   enum class Kind : std::uint8_t {
@@ -192,6 +205,15 @@ class Layer final : public transport::MessageHandler {
                                                                 transport::Destination destination,
                                                                 RequestOptions options = {});
 
+  // The same for a request the user wrote as text from values it holds (the B2BUA builds every
+  // request it sends so): `parts` are those values as they appear in `bytes` (top Via, From, To,
+  // Call-ID, CSeq, Route headers), `branch` the top Via's branch. Not parsed; only the method and
+  // the branch are checked. A request too large for UDP is parsed and goes through request()
+  // (which can move it to TCP).
+  [[nodiscard]] Result<ClientTransactionId, LayerError> requestText(
+      std::string bytes, RequestParts parts, std::string_view branch,
+      transport::Destination destination, RequestOptions options = {});
+
   // Cancels an INVITE client transaction (RFC 3261 9.1): the CANCEL is sent once a provisional
   // response has arrived, never after a final one; its own responses stay in the layer. If no
   // final response arrives within 64*T1 of the CANCEL, the user gets a synthesized 408. Cancelling
@@ -259,6 +281,10 @@ class Layer final : public transport::MessageHandler {
   void onCancelGuard(Transaction& t);
   void sendStateless(const transport::Inbound& in, int status, std::string_view to_tag,
                      std::string_view extra_headers);
+
+  // A new client transaction for a request already checked, and its first send.
+  ClientTransactionId startClient(Key key, RequestParts parts, std::string bytes,
+                                  transport::Destination destination, RequestOptions options);
 
   // the table
   Transaction& insert(std::unique_ptr<Transaction> t);
