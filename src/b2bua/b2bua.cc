@@ -85,13 +85,20 @@ void appendRequestHead(std::string& out, const RequestHead& h) {
   out.append(" ").append(h.method).append("\r\n");
 }
 
-txn::RequestParts requestParts(const RequestHead& h) {
+std::string headText(const RequestHead& head) {
+  std::string text;
+  text.reserve(512);
+  appendRequestHead(text, head);
+  return text;
+}
+
+txn::RequestParts takeParts(RequestHead& h) {
   txn::RequestParts p;
   p.method = std::string(h.method);
   p.request_uri = std::string(h.ruri);
-  p.top_via = h.via;
-  p.from = std::string(h.from);
-  p.to = std::string(h.to);
+  p.top_via = std::move(h.via);
+  p.from = std::move(h.from);
+  p.to = std::move(h.to);
   p.call_id = std::string(h.call_id);
   p.cseq = h.cseq;
   if (h.routes != nullptr) {
@@ -946,7 +953,7 @@ std::optional<B2bua::Sent> B2bua::sendRequest(Relay& relay, const Destination& d
   text += out.body;
   txn::RequestOptions options;
   options.proxy_timer_c = out.method == "INVITE";
-  auto id = layer().requestText(std::move(text), requestParts(head), head.branch, dest, options);
+  auto id = layer().requestText(std::move(text), takeParts(head), head.branch, dest, options);
   if (!id) {
     return std::nullopt;
   }
@@ -1564,18 +1571,13 @@ std::optional<ClientTransactionId> B2bua::sendOnLeg(Leg& leg, std::string_view m
 
 std::optional<ClientTransactionId> B2bua::sendInDialog(const Leg& leg, std::string_view method,
                                                        std::uint32_t cseq) {
-  auto via = sender_.viaFor(leg.destination);
-  if (!via) {
+  auto head = legHead(leg, method, cseq);
+  if (!head) {
     return std::nullopt;
   }
-  const std::string from = tagged(leg.local_party, leg.local_tag);
-  const std::string to = tagged(leg.remote_party, leg.remote_tag);
-  RequestHead head = legHead(leg, *via, method, cseq, from, to);
-  std::string text;
-  text.reserve(512);
-  appendRequestHead(text, head);
+  std::string text = headText(*head);
   appendContentLength(text, 0);
-  auto id = layer().requestText(std::move(text), requestParts(head), head.branch, leg.destination);
+  auto id = layer().requestText(std::move(text), takeParts(*head), head->branch, leg.destination);
   if (!id) {
     return std::nullopt;
   }
@@ -1589,15 +1591,18 @@ RequestHead B2bua::newHead(const transport::ViaAddress& via) {
   return head;
 }
 
-RequestHead B2bua::legHead(const Leg& leg, const transport::ViaAddress& via,
-                           std::string_view method, std::uint32_t cseq, std::string_view from,
-                           std::string_view to) {
-  RequestHead head = newHead(via);
+std::optional<RequestHead> B2bua::legHead(const Leg& leg, std::string_view method,
+                                          std::uint32_t cseq) {
+  auto via = sender_.viaFor(leg.destination);
+  if (!via) {
+    return std::nullopt;
+  }
+  RequestHead head = newHead(*via);
   head.method = method;
   head.ruri = leg.remote_target;
   head.routes = &leg.route_set;
-  head.from = from;
-  head.to = to;
+  head.from = tagged(leg.local_party, leg.local_tag);
+  head.to = tagged(leg.remote_party, leg.remote_tag);
   head.call_id = leg.call_id;
   head.cseq = cseq;
   return head;
@@ -1605,16 +1610,11 @@ RequestHead B2bua::legHead(const Leg& leg, const transport::ViaAddress& via,
 
 std::optional<std::string> B2bua::requestHead(const Leg& leg, std::string_view method,
                                               std::uint32_t cseq) {
-  auto via = sender_.viaFor(leg.destination);
-  if (!via) {
+  auto head = legHead(leg, method, cseq);
+  if (!head) {
     return std::nullopt;
   }
-  const std::string from = tagged(leg.local_party, leg.local_tag);
-  const std::string to = tagged(leg.remote_party, leg.remote_tag);
-  std::string text;
-  text.reserve(512);
-  appendRequestHead(text, legHead(leg, *via, method, cseq, from, to));
-  return text;
+  return headText(*head);
 }
 
 void B2bua::ackOtherLeg(Dialog& dialog, bool to_external, const sip::Message& ack) {

@@ -167,15 +167,17 @@ struct RequestHead {
   std::string branch;  // its branch
   std::uint32_t max_forwards = 70;
   const std::vector<std::string>* routes = nullptr;  // null: none
-  std::string_view from;                             // header values, tags included
-  std::string_view to;
+  std::string from;                                  // header values, tags included
+  std::string to;
   std::string_view call_id;
   std::uint32_t cseq = 0;
 };
 std::string viaParm(const transport::ViaAddress& via, std::string_view branch);
 // Appends the head (plain appends: fmt's format parsing showed in call-load profiles).
 void appendRequestHead(std::string& out, const RequestHead& head);
-txn::RequestParts requestParts(const RequestHead& head);
+std::string headText(const RequestHead& head);
+// The values as the transaction layer keeps them (via, from and to are moved out of `head`).
+txn::RequestParts takeParts(RequestHead& head);
 void appendContentLength(std::string& out, std::size_t length);  // ends the header section
 bool isDialogCreating(sip::Method m);
 bool isTargetRefresh(sip::Method m);

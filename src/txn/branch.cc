@@ -2,23 +2,12 @@
 
 #include <cstdint>
 
-namespace sipedge::txn {
+#include "sipedge/base/strings.h"
 
+namespace sipedge::txn {
 namespace {
 
 constexpr std::string_view kPrefix = "z9hG4bK-w";
-
-void appendHex(std::string& out, std::uint64_t v, int min_digits) {
-  char buf[16];
-  int n = 0;
-  do {
-    buf[n++] = "0123456789abcdef"[v & 0xf];
-    v >>= 4;
-  } while (v != 0 || n < min_digits);
-  while (n > 0) {
-    out.push_back(buf[--n]);
-  }
-}
 
 }  // namespace
 

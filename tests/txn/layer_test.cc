@@ -60,6 +60,16 @@ sip::Message outRequest(std::string_view method, Transport t = Transport::Udp,
       std::string(body)));
 }
 
+// The CANCEL the layer builds for outRequest("INVITE", t) (RFC 3261 9.1).
+std::string cancelOfOutRequest(Transport t) {
+  return testing::crlf("CANCEL sip:bob@example.com SIP/2.0\nVia: SIP/2.0/" +
+                       std::string(transport::transportName(t)) +
+                       " 192.0.2.10:5060;branch=z9hG4bKc1;rport\nMax-Forwards: 70\n"
+                       "Route: <sip:p1.example.com;lr>\nRoute: <sip:p2.example.com;lr>\n"
+                       "From: <sip:alice@example.net>;tag=a1\nTo: <sip:bob@example.com>\n"
+                       "Call-ID: call-1@192.0.2.10\nCSeq: 10 CANCEL\nContent-Length: 0\n\n");
+}
+
 // A request from a partner.
 std::string wireRequest(
     std::string_view method,
@@ -338,16 +348,7 @@ TEST_F(LayerTest, ProxyTimerCCancelsTheInvite) {
   ASSERT_EQ(sender.pending(), 1u);
   const auto cancel = sender.take();
   EXPECT_EQ(cancel.destination, destination(Transport::Tcp));
-  EXPECT_EQ(cancel.bytes, testing::crlf("CANCEL sip:bob@example.com SIP/2.0\n"
-                                        "Via: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKc1;rport\n"
-                                        "Max-Forwards: 70\n"
-                                        "Route: <sip:p1.example.com;lr>\n"
-                                        "Route: <sip:p2.example.com;lr>\n"
-                                        "From: <sip:alice@example.net>;tag=a1\n"
-                                        "To: <sip:bob@example.com>\n"
-                                        "Call-ID: call-1@192.0.2.10\n"
-                                        "CSeq: 10 CANCEL\n"
-                                        "Content-Length: 0\n\n"));
+  EXPECT_EQ(cancel.bytes, cancelOfOutRequest(Transport::Tcp));
   inject(responseTo(cancel.message(), 200, "b2"), kPeerTcp);  // the CANCEL's own: not for the TU
   inject(responseTo(invite, 487, "b2"), kPeerTcp);
   EXPECT_EQ(user.take(), Events{"response 487"});
@@ -526,17 +527,7 @@ TEST_F(LayerTest, RequestTextIsSentAsWrittenAndCancelledFromItsParts) {
   // CANCEL (9.1) from the parts: the Request-URI, top Via, Route set, From, To, Call-ID, CSeq.
   ASSERT_TRUE(layer->cancel(*id));
   ASSERT_EQ(sender.pending(), 1u);
-  EXPECT_EQ(sender.take().bytes,
-            testing::crlf("CANCEL sip:bob@example.com SIP/2.0\n"
-                          "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKc1;rport\n"
-                          "Max-Forwards: 70\n"
-                          "Route: <sip:p1.example.com;lr>\n"
-                          "Route: <sip:p2.example.com;lr>\n"
-                          "From: <sip:alice@example.net>;tag=a1\n"
-                          "To: <sip:bob@example.com>\n"
-                          "Call-ID: call-1@192.0.2.10\n"
-                          "CSeq: 10 CANCEL\n"
-                          "Content-Length: 0\n\n"));
+  EXPECT_EQ(sender.take().bytes, cancelOfOutRequest(Transport::Udp));
   inject(responseTo(outRequest("CANCEL"), 200, "b2"));
   inject(responseTo(invite, 487, "b2"));
   EXPECT_EQ(user.take(), Events{"response 487"});

@@ -265,11 +265,11 @@ class B2bua final : public txn::TransactionUser {
   // The same with a given CSeq and no body.
   std::optional<txn::ClientTransactionId> sendInDialog(const Leg& leg, std::string_view method,
                                                        std::uint32_t cseq);
-  // A head with a new branch and its Via through `via`; the one of a request on `leg`.
+  // A head with a new branch and its Via through `via`; the head of a request on `leg` (nullopt
+  // with no socket toward it).
   detail::RequestHead newHead(const transport::ViaAddress& via);
-  detail::RequestHead legHead(const Leg& leg, const transport::ViaAddress& via,
-                              std::string_view method, std::uint32_t cseq, std::string_view from,
-                              std::string_view to);
+  std::optional<detail::RequestHead> legHead(const Leg& leg, std::string_view method,
+                                             std::uint32_t cseq);
   void retransmit2xx(std::uint64_t dialog_id);
   void armSessionTimer(Dialog& dialog, const sip::Message& response);
 
