@@ -1805,25 +1805,20 @@ void B2bua::ping() {
       next_hops_.reportFailure(i);
       continue;
     }
-    const std::string host = dest.endpoint.address.ipForUri();
-    std::string text = fmt::format(
-        "OPTIONS sip:{}:{} SIP/2.0\r\n"
-        "Via: SIP/2.0/{} {}:{};branch={};rport\r\n"
-        "Max-Forwards: 70\r\n"
-        "From: <sip:{}:{}>;tag={}\r\n"
-        "To: <sip:{}:{}>\r\n"
-        "Call-ID: {}\r\n"
-        "CSeq: 1 OPTIONS\r\n"
-        "Content-Length: 0\r\n\r\n",
-        host, dest.endpoint.address.port(), transportToken(via->transport), via->host, via->port,
-        txn::makeBranch(settings_.worker, random_), via->host, via->port,
-        mintTag(settings_.worker, random_), host, dest.endpoint.address.port(),
-        mintCallId(settings_.worker, random_));
-    auto message = sip::parseMessage(text, sip::ParseOptions{});
-    if (!message) {
-      continue;
-    }
-    auto id = layer().request(std::move(*message), dest);
+    // OPTIONS sip:HOP from sipedge's address on that side to the hop's (RFC 3261 11.1).
+    const std::string target = "sip:" + dest.endpoint.address.toString();
+    const std::string call_id = mintCallId(settings_.worker, random_);
+    RequestHead head = newHead(*via);
+    head.method = "OPTIONS";
+    head.ruri = target;
+    head.from = "<sip:" + via->host + ":" + std::to_string(via->port) +
+                ">;tag=" + mintTag(settings_.worker, random_);
+    head.to = "<" + target + ">";
+    head.call_id = call_id;
+    head.cseq = 1;
+    std::string text = headText(head);
+    appendContentLength(text, 0);
+    auto id = layer().requestText(std::move(text), takeParts(head), head.branch, dest);
     if (id) {
       pings_[id->value] = i;
     }

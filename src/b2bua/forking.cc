@@ -356,10 +356,8 @@ void B2bua::ackAndBye(Relay& relay, std::size_t index, const sip::Message& respo
   leg.route_set = routeSet(response, true);
   leg.destination = b.destination;
   if (auto ack = requestHead(leg, "ACK", relay.out.cseq)) {
-    *ack += "Content-Length: 0\r\n\r\n";
-    if (auto message = sip::parseMessage(*ack, sip::ParseOptions{})) {
-      (void)layer().sendAck(std::move(*message), leg.destination);
-    }
+    appendContentLength(*ack, 0);
+    (void)layer().sendAckText(std::move(*ack), leg.destination);  // built from parsed values
   }
   (void)sendInDialog(leg, "BYE", relay.out.cseq + 1);
 }

@@ -39,6 +39,7 @@ timeval toTimeval(Duration d) {
 // only.
 struct Worker::TimeoutQueues {
   static constexpr std::size_t kMax = 64;
+  explicit TimeoutQueues(event_base* b) : base(b) {}
   event_base* base;
   std::vector<std::pair<std::int64_t, const timeval*>> queues;  // duration in ms -> its queue
 
@@ -69,10 +70,10 @@ namespace {
 
 class LibeventTimer final : public Timer {
  public:
-  LibeventTimer(event_base* base, Worker::TimeoutQueues& queues, std::function<void()> callback)
+  LibeventTimer(Worker::TimeoutQueues& queues, std::function<void()> callback)
       : queues_(queues),
         callback_(std::move(callback)),
-        event_(evtimer_new(base, &LibeventTimer::onFire, this)) {
+        event_(evtimer_new(queues.base, &LibeventTimer::onFire, this)) {
     SIPEDGE_RELEASE_ASSERT(event_ != nullptr);
   }
   ~LibeventTimer() override { event_free(event_); }  // also removes a pending event
@@ -109,8 +110,7 @@ Worker::Worker(std::string name) : name_(std::move(name)) {
   posted_event_ = event_new(base_, -1, 0, &Worker::onPosted, this);
   cleanup_event_ = event_new(base_, -1, 0, &Worker::onCleanup, this);
   SIPEDGE_RELEASE_ASSERT(posted_event_ != nullptr && cleanup_event_ != nullptr);
-  queues_ = std::make_unique<TimeoutQueues>();
-  queues_->base = base_;
+  queues_ = std::make_unique<TimeoutQueues>(base_);
 }
 
 Worker::~Worker() {
@@ -146,7 +146,7 @@ void Worker::deferredDelete(std::unique_ptr<Deletable> object) {
 }
 
 TimerPtr Worker::createTimer(std::function<void()> callback) {
-  return std::make_unique<LibeventTimer>(base_, *queues_, std::move(callback));
+  return std::make_unique<LibeventTimer>(*queues_, std::move(callback));
 }
 
 MonoTime Worker::now() const {

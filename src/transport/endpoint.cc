@@ -125,7 +125,7 @@ std::string Address::ip() const {
     return std::string(buf, p);
   }
   char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(v6_ ? AF_INET6 : AF_INET, bytes_.data(), buf, sizeof buf);
+  inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
   return buf;
 }
 

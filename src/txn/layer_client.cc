@@ -22,16 +22,9 @@ Result<ClientTransactionId, LayerError> Layer::request(sip::Message request,
   if (request.cseq()->method_text != request.methodText()) {
     return fail(LayerError{Kind::InvalidMessage, "the CSeq method differs from the method"});
   }
-  if (!isRfc3261Branch(request.vias().front().branch)) {
-    return fail(LayerError{Kind::NoBranch, std::string(request.vias().front().branch)});
-  }
-  if (table_->size() >= settings_.max_transactions) {
-    ++counters_.rejected_over_limit;
-    return fail(LayerError{Kind::Overloaded, {}});
-  }
-  std::optional<Key> key = clientKeyOfRequest(request);
-  if (!key || table_->findByKey(true, *key) != nullptr) {
-    return fail(LayerError{Kind::Duplicate, std::string(request.vias().front().branch)});
+  auto key = newClientKey(request.vias().front().branch, request.methodText());
+  if (!key) {
+    return fail(key.error());
   }
   std::string bytes = request.serialize();
   if (destination.endpoint.transport == transport::Transport::Udp &&
@@ -62,29 +55,39 @@ Result<ClientTransactionId, LayerError> Layer::requestText(std::string bytes, Re
                                                            RequestOptions options) {
   Entry entry(*this, EntryKind::Api);
   using Kind = LayerError::Kind;
-  if (parts.method == "ACK" || parts.method == "CANCEL") {
-    return fail(LayerError{Kind::InvalidMessage, "ACK and CANCEL: use sendAck() and cancel()"});
-  }
-  if (!isRfc3261Branch(branch)) {
-    return fail(LayerError{Kind::NoBranch, std::string(branch)});
-  }
   if (destination.endpoint.transport == transport::Transport::Udp &&
       settings_.max_udp_request_bytes != 0 && bytes.size() > settings_.max_udp_request_bytes) {
+    // request() checks it and can move it to TCP.
     auto parsed = sip::parseMessage(bytes, sip::ParseOptions{});
     if (!parsed) {
       return fail(LayerError{Kind::InvalidMessage, parsed.error().reason()});
     }
     return request(std::move(*parsed), destination, options);
   }
+  if (parts.method == "ACK" || parts.method == "CANCEL") {
+    return fail(LayerError{Kind::InvalidMessage, "ACK and CANCEL: use sendAck() and cancel()"});
+  }
+  auto key = newClientKey(branch, parts.method);
+  if (!key) {
+    return fail(key.error());
+  }
+  return startClient(std::move(*key), std::move(parts), std::move(bytes), destination, options);
+}
+
+Result<Key, LayerError> Layer::newClientKey(std::string_view branch, std::string_view method) {
+  using Kind = LayerError::Kind;
+  if (!isRfc3261Branch(branch)) {
+    return fail(LayerError{Kind::NoBranch, std::string(branch)});
+  }
   if (table_->size() >= settings_.max_transactions) {
     ++counters_.rejected_over_limit;
     return fail(LayerError{Kind::Overloaded, {}});
   }
-  Key key = clientKeyOf(branch, parts.method);
+  Key key = clientKeyOf(branch, method);
   if (table_->findByKey(true, key) != nullptr) {
     return fail(LayerError{Kind::Duplicate, std::string(branch)});
   }
-  return startClient(std::move(key), std::move(parts), std::move(bytes), destination, options);
+  return key;
 }
 
 ClientTransactionId Layer::startClient(Key key, RequestParts parts, std::string bytes,

@@ -282,6 +282,9 @@ class Layer final : public transport::MessageHandler {
   void sendStateless(const transport::Inbound& in, int status, std::string_view to_tag,
                      std::string_view extra_headers);
 
+  // The key of a new client transaction, once its branch is an RFC 3261 one, the table has room
+  // and no client transaction has that key.
+  Result<Key, LayerError> newClientKey(std::string_view branch, std::string_view method);
   // A new client transaction for a request already checked, and its first send.
   ClientTransactionId startClient(Key key, RequestParts parts, std::string bytes,
                                   transport::Destination destination, RequestOptions options);
