@@ -4,14 +4,21 @@
 
 namespace sipedge::identity {
 
-std::optional<Aor> parseAor(std::string_view text) {
-  // An identity (from the configuration or a directory server) goes into the headers sipedge
-  // writes: nothing that could end a header or a name-addr there.
+bool headerSafe(std::string_view text) {
   for (const char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"') {
-      return std::nullopt;
+      return false;
     }
+  }
+  return true;
+}
+
+std::optional<Aor> parseAor(std::string_view text) {
+  // An identity (from the configuration or a directory server) goes into the headers sipedge
+  // writes.
+  if (!headerSafe(text)) {
+    return std::nullopt;
   }
   const std::size_t at = text.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == text.size()) {

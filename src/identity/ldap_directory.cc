@@ -215,7 +215,7 @@ std::optional<Target> parseLdapTarget(std::string_view value) {
     return std::nullopt;  // "sip:" and nothing after it
   }
   // It becomes the Request-URI of what sipedge sends: a URI, and nothing more (no CR, LF, space).
-  if (!sip::parseUri(target.uri) || target.uri.find_first_of(" \t\r\n<>\"") != std::string::npos) {
+  if (!sip::parseUri(target.uri) || !headerSafe(target.uri)) {
     return std::nullopt;
   }
   return target;
@@ -560,14 +560,14 @@ class LdapDirectory::Core {
     state_ = State::Ready;
     up_ = true;
     last_error_.clear();
+    // Every bind but the first follows an outage that lose() logged.
     if (reported_down_) {
       log::info("identity", "{}: LDAP directory {} is back: bound, lookups answered again",
                 worker_.name(), config_.uri);
-    } else if (!bound_once_) {
+    } else {
       log::info("identity", "{}: LDAP directory {}: bound", worker_.name(), config_.uri);
     }
     reported_down_ = false;
-    bound_once_ = true;
     // Send what waited for the connection.
     for (auto it = pending_.begin(); it != pending_.end() && conn_ != nullptr;) {
       auto next = std::next(it);
@@ -716,7 +716,6 @@ class LdapDirectory::Core {
   // losing a connection that worked, else after reconnect_interval.
   void lose(const std::string& detail, bool was_up, Deliveries& out) {
     const bool worked = was_up && state_ == State::Ready;
-    const Duration retry = worked ? Duration(0) : config_.reconnect_interval;
     // Once per outage: every reconnect attempt that fails again is a debug line only.
     if (!reported_down_) {
       log::warning("identity",
@@ -732,7 +731,7 @@ class LdapDirectory::Core {
     while (!pending_.empty()) {
       finish(pending_.begin(), unavailable(detail), out);
     }
-    retry_timer_->enable(retry);
+    retry_timer_->enable(worked ? Duration(0) : config_.reconnect_interval);
   }
 
   void failConnection(const std::string& detail) {
@@ -785,7 +784,6 @@ class LdapDirectory::Core {
   bool up_ = true;
   std::string last_error_;
   bool reported_down_ = false;  // the outage was logged; its end will be
-  bool bound_once_ = false;
   std::string lost_detail_;
 
   std::thread opener_;

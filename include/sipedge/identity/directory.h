@@ -26,8 +26,12 @@ struct Aor {
   bool operator==(const Aor&) const = default;
 };
 // Parses "user@host" (no scheme, no parameters); the host is lower-cased. nullopt when either
-// part is empty or there is no '@'.
+// part is empty, there is no '@', or the text is not headerSafe.
 std::optional<Aor> parseAor(std::string_view text);
+
+// Whether a directory's value can go into the headers and Request-URI sipedge writes: no control
+// character, space, '<', '>' or '"', nothing that could end a header or a name-addr there.
+bool headerSafe(std::string_view text);
 
 struct Target {
   std::string uri;  // "sip:js@nyc.acme.com"
