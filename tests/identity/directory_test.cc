@@ -19,5 +19,12 @@ TEST(ParseAor, SplitsAtTheLastAtAndLowersTheHost) {
   EXPECT_EQ((Aor{"js", "nyc.acme.test"}).str(), "js@nyc.acme.test");
 }
 
+TEST(HeaderSafe, RefusesWhatCouldEndAHeaderOrANameAddr) {
+  EXPECT_TRUE(headerSafe("sip:js@nyc.acme.test;transport=tcp"));
+  for (std::string_view bad : {"a b", "a\tb", "a\r\nb", "a<b", "a>b", "a\"b", "a\x7f", "a\x01"}) {
+    EXPECT_FALSE(headerSafe(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sipedge::identity
